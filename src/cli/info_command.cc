@@ -1,0 +1,81 @@
+// senti info: the health check to run first — CPU, ISA features, oneDNN, GPUs.
+#include <iostream>
+#include <memory>
+#include <string>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "senti/host_info.h"
+
+namespace senti::cli {
+namespace {
+
+const char* yes_no(bool v) { return v ? "yes" : "no"; }
+
+nlohmann::json to_json(const HostInfo& info) {
+  const CpuFeatures& f = info.features;
+  nlohmann::json gpus = nlohmann::json::array();
+  for (const auto& g : info.gpus)
+    gpus.push_back({{"name", g.name},
+                    {"memory_bytes", g.memory_bytes},
+                    {"compute_capability", std::to_string(g.compute_major) + "." + std::to_string(g.compute_minor)}});
+  return {{"version", SENTI_VERSION},
+          {"cpu", {{"model", info.cpu_model}, {"logical_cores", info.logical_cores}}},
+          {"isa",
+           {{"avx2", f.avx2},
+            {"fma", f.fma},
+            {"avx512f", f.avx512f},
+            {"avx512bw", f.avx512bw},
+            {"avx512_vnni", f.avx512_vnni},
+            {"avx512_bf16", f.avx512_bf16},
+            {"avx_vnni", f.avx_vnni},
+            {"amx_tile", f.amx_tile},
+            {"amx_bf16", f.amx_bf16},
+            {"amx_int8", f.amx_int8},
+            {"os_enables_avx512", f.os_avx512},
+            {"os_enables_amx", f.os_amx}}},
+          {"onednn", {{"version", info.onednn_version}, {"isa", info.onednn_isa}}},
+          {"cuda", {{"driver", info.cuda_driver}, {"gpus", gpus}}}};
+}
+
+void print_text(const HostInfo& info) {
+  const CpuFeatures& f = info.features;
+  std::cout << "senti " << SENTI_VERSION << "\n"
+            << "CPU            " << info.cpu_model << "\n"
+            << "logical cores  " << info.logical_cores << "\n"
+            << "AVX2 / FMA     " << yes_no(f.avx2) << " / " << yes_no(f.fma) << "\n"
+            << "AVX-512        " << yes_no(f.avx512f) << " (BW " << yes_no(f.avx512bw) << ", VL "
+            << yes_no(f.avx512vl) << ")\n"
+            << "AVX512-VNNI    " << yes_no(f.avx512_vnni) << "\n"
+            << "AVX512-BF16    " << yes_no(f.avx512_bf16) << "\n"
+            << "AVX-VNNI       " << yes_no(f.avx_vnni) << "\n"
+            << "AMX-BF16       " << yes_no(f.amx_bf16) << "\n"
+            << "AMX-INT8       " << yes_no(f.amx_int8) << " (OS enables AMX state: " << yes_no(f.os_amx) << ")\n"
+            << "oneDNN         " << info.onednn_version << ", using " << info.onednn_isa << "\n"
+            << "CUDA driver    " << info.cuda_driver << "\n";
+  if (info.gpus.empty()) std::cout << "GPUs           none\n";
+  for (std::size_t i = 0; i < info.gpus.size(); ++i) {
+    const auto& g = info.gpus[i];
+    std::cout << "GPU " << i << "          " << g.name << ", " << g.memory_bytes / (1024 * 1024) << " MiB, compute "
+              << g.compute_major << "." << g.compute_minor << "\n";
+  }
+}
+
+}  // namespace
+
+Action add_info_command(CLI::App& app) {
+  auto json = std::make_shared<bool>(false);
+  CLI::App* cmd = app.add_subcommand("info", "Report the CPU, its ISA features, oneDNN and any CUDA GPU");
+  cmd->add_flag("--json", *json, "Print JSON instead of text");
+  return [json] {
+    const HostInfo info = detect_host();
+    if (*json)
+      std::cout << to_json(info).dump(2) << "\n";
+    else
+      print_text(info);
+    return 0;
+  };
+}
+
+}  // namespace senti::cli

@@ -1,0 +1,34 @@
+// senti: command-line entry point. Subcommands live in *_command.cc, one file each.
+#include <iostream>
+
+#include <CLI/CLI.hpp>
+
+#include "cli/commands.h"
+#include "senti/error.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"senti: fast BERT text classification (Chinese sentiment first)"};
+  app.set_version_flag("--version", std::string("senti ") + SENTI_VERSION);
+  app.require_subcommand(1);
+
+  const senti::cli::Action predict = senti::cli::add_predict_command(app);
+  const senti::cli::Action info = senti::cli::add_info_command(app);
+  const senti::cli::Action make_model = senti::cli::add_make_model_command(app);
+
+  CLI11_PARSE(app, argc, argv);
+  try {
+    if (app.got_subcommand("predict")) return predict();
+    if (app.got_subcommand("info")) return info();
+    if (app.got_subcommand("make-model")) return make_model();
+  } catch (const senti::InvalidInputError& e) {
+    std::cerr << "senti: invalid input: " << e.what() << "\n";
+    return 2;
+  } catch (const senti::ModelError& e) {
+    std::cerr << "senti: model error: " << e.what() << "\n";
+    return 3;
+  } catch (const std::exception& e) {
+    std::cerr << "senti: error: " << e.what() << "\n";
+    return 1;
+  }
+  return 1;
+}

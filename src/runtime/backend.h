@@ -1,0 +1,40 @@
+// The interface every compute backend (cpu/, later cuda/) implements.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <vector>
+
+namespace senti {
+
+class Checkpoint;
+
+// Several sequences laid end to end, no padding: sequence i is tokens [offsets[i], offsets[i+1]).
+struct PackedBatch {
+  std::vector<int32_t> input_ids;
+  std::vector<int32_t> token_type_ids;
+  std::vector<std::size_t> offsets{0};
+
+  std::size_t num_sequences() const { return offsets.size() - 1; }
+  std::size_t num_tokens() const { return input_ids.size(); }
+  std::size_t length(std::size_t i) const { return offsets[i + 1] - offsets[i]; }
+};
+
+class Backend {
+ public:
+  virtual ~Backend() = default;
+  // Writes [num_sequences, num_labels] logits. Ids must be in range (the caller checks).
+  virtual void forward(const PackedBatch& batch, float* logits) = 0;
+  virtual std::string name() const = 0;
+};
+
+struct BackendOptions {
+  int num_threads = 0;  // 0: all cores
+};
+
+// The CPU backend keeps references into the checkpoint: the checkpoint must outlive it.
+std::unique_ptr<Backend> make_cpu_backend(const Checkpoint& checkpoint, const BackendOptions& options);
+
+}  // namespace senti

@@ -1,0 +1,91 @@
+// Dynamic batching: requests are tokenized on the network threads and queued here; one engine thread
+// owns the model and, whenever it is idle, forms a batch from the waiting items (the oldest first, then
+// those closest to it in length, within a token and an item budget) and runs it.
+#pragma once
+
+#include <chrono>
+#include <condition_variable>
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "senti/classifier.h"
+#include "senti/tokenizer.h"
+
+namespace senti::serving {
+
+struct BatchOptions {
+  std::size_t max_batch_tokens = 8192;
+  std::size_t max_batch_requests = 64;
+  // > 0: once an item waits, wait up to this long for more before running a batch that is not full.
+  std::chrono::microseconds max_batch_delay{0};
+};
+
+// What one queued item gets back (on the engine thread).
+struct ItemResult {
+  bool ok = false;
+  Prediction prediction;
+  std::string error;        // when !ok
+  double queue_ms = 0;      // enqueue -> batch start
+  double inference_ms = 0;  // the batch's model time
+  std::size_t batch_size = 0;
+};
+
+struct BatchStats {
+  std::size_t items = 0;
+  std::size_t tokens = 0;
+  double inference_ms = 0;
+};
+
+using ItemCallback = std::function<void(ItemResult&&)>;
+// Runs the model on one batch; returns one prediction per encoding, in order. May throw.
+using RunBatch = std::function<std::vector<Prediction>(const std::vector<Encoding>&)>;
+using BatchObserver = std::function<void(const BatchStats&)>;
+
+class Batcher {
+ public:
+  Batcher(BatchOptions options, RunBatch run, BatchObserver observer = {});
+  ~Batcher();
+  Batcher(const Batcher&) = delete;
+  Batcher& operator=(const Batcher&) = delete;
+
+  // Starts the engine thread.
+  void start();
+  // Thread-safe. The callback is called exactly once, on the engine thread (or inline when stopped).
+  void submit(Encoding encoding, ItemCallback callback);
+  // Runs what is queued, then joins the engine thread. Later submissions fail at once.
+  void stop();
+
+  std::size_t queue_depth() const;
+  const BatchOptions& options() const { return options_; }
+
+ private:
+  struct Item {
+    Encoding encoding;
+    std::size_t tokens = 0;
+    ItemCallback callback;
+    std::chrono::steady_clock::time_point enqueued;
+  };
+
+  void loop();
+  std::vector<Item> take_batch_locked();
+  void run_batch(std::vector<Item>& batch);
+
+  BatchOptions options_;
+  RunBatch run_;
+  BatchObserver observer_;
+  mutable std::mutex mutex_;
+  std::condition_variable cv_;
+  std::deque<Item> queue_;
+  std::size_t queued_tokens_ = 0;
+  bool stopping_ = false;
+  bool started_ = false;
+  std::thread thread_;
+};
+
+}  // namespace senti::serving

@@ -1,0 +1,114 @@
+// The HTTP API of `senti serve`, independent of the network layer: the server hands each parsed request
+// to Service::handle with a way to answer it. Endpoints:
+//   GET  /predict?text=...            seed-compatible: {"text","sentiment","label","score","latency_ms"}
+//   POST /predict                     TEI-compatible: {"inputs": str | [str | [str] | [str, str]], "raw_scores", "truncate"}
+//   POST /v2/models/{name}/infer      KServe v2 / Open Inference Protocol (BYTES "text" in, "label" + "scores" out)
+//   GET  /v2, /v2/health/live, /v2/health/ready, /v2/models/{name}, /v2/models/{name}/ready
+//   GET  /health, /info, /metrics, /openapi.json
+// Errors are {"error": "...", "error_type": "..."} with:
+//   400 validation  the request cannot be read: malformed JSON, wrong JSON types, missing field, bad
+//                   %-escape, invalid UTF-8, missing ?text=
+//   413 validation  body over --payload-limit
+//   422 validation  understood but not acceptable: empty text, empty batch, batch over
+//                   --max-client-batch-size, text too long with "truncate": false, shape mismatch
+//   404 not_found, 405 method_not_allowed, 429 overloaded (over --max-concurrent-requests),
+//   500 backend (the model failed), 503 unhealthy (shutting down)
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <cstddef>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "senti/classifier.h"
+#include "serving/batcher.h"
+#include "serving/metrics.h"
+
+namespace senti::serving {
+
+struct HttpRequest {
+  std::string method;  // "GET", "POST", ...
+  std::string target;  // path and query, as received
+  std::string body;
+};
+
+struct HttpResponse {
+  int status = 200;
+  std::string body;
+  std::string content_type = "application/json";
+  std::vector<std::pair<std::string, std::string>> headers;
+};
+
+using Responder = std::function<void(HttpResponse)>;
+// Runs a function on the connection's executor (where handle runs and respond must be called).
+using Post = std::function<void(std::function<void()>)>;
+
+struct ServiceSettings {
+  std::string model_name;  // the model folder's name: the KServe model name
+  std::string model_path;
+  std::string version;
+  std::size_t max_concurrent_requests = 512;
+  std::size_t max_client_batch_size = 32;
+  std::size_t payload_limit = 2000000;
+  BatchOptions batch;
+};
+
+class Service {
+ public:
+  // The classifier's tokenizer is used (const) from the network threads; the model only runs inside
+  // the batcher, on the engine thread.
+  Service(const Classifier& classifier, Batcher& batcher, Metrics& metrics, ServiceSettings settings);
+
+  // Called on the connection's executor. respond is called exactly once, on that executor: directly,
+  // or from a function given to post.
+  void handle(HttpRequest request, Responder respond, Post post);
+
+  // Health endpoints answer 503 once draining.
+  void set_draining() { draining_ = true; }
+
+  nlohmann::json info() const;
+  nlohmann::json openapi() const;
+  const ServiceSettings& settings() const { return settings_; }
+
+ private:
+  struct Call;
+  struct TextInput {
+    std::string text;
+    std::optional<std::string> pair;
+  };
+  struct Timing {
+    double total_ms = 0, tokenization_ms = 0, queue_ms = 0, inference_ms = 0;
+    std::size_t tokens = 0;
+  };
+  using Render = std::function<HttpResponse(const std::vector<Prediction>&, const Timing&)>;
+
+  void predict(const std::shared_ptr<Call>& call, std::vector<TextInput> inputs, bool truncate, Render render,
+               Post post);
+  void predict_get(const std::shared_ptr<Call>& call, std::string_view query, Post post);
+  void predict_tei(const std::shared_ptr<Call>& call, const std::string& body, Post post);
+  void kserve_infer(const std::shared_ptr<Call>& call, const std::string& body, Post post);
+  nlohmann::json kserve_model_metadata() const;
+  bool admit(const std::shared_ptr<Call>& call);
+
+  void finish(const std::shared_ptr<Call>& call, HttpResponse response, std::string_view outcome);
+  void fail(const std::shared_ptr<Call>& call, int status, std::string_view message, std::string_view type);
+
+  const BertTokenizer& tokenizer_;
+  BertConfig config_;
+  std::size_t max_length_;
+  std::string backend_;
+  Batcher& batcher_;
+  Metrics& metrics_;
+  ServiceSettings settings_;
+  std::atomic<std::size_t> in_flight_{0};
+  std::atomic<bool> draining_{false};
+};
+
+}  // namespace senti::serving

@@ -1,0 +1,124 @@
+// Compares BertTokenizer with the Hugging Face goldens of tools/make_tokenizer_goldens.py.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <limits>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <string>
+#include <vector>
+
+#include "senti/tokenizer.h"
+#include "tokenizer/test_util.h"
+
+namespace senti {
+namespace {
+
+using nlohmann::json;
+using testing::chinese_vocab;
+using testing::ids_str;
+
+constexpr std::size_t kNoTruncation = std::numeric_limits<std::size_t>::max();
+constexpr int kMaxReported = 5;
+
+std::vector<json> read_jsonl(const std::filesystem::path& path) {
+  std::ifstream in(path);
+  EXPECT_TRUE(in) << "cannot open " << path;
+  std::vector<json> rows;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    json j = json::parse(line);
+    if (j.contains("header")) continue;
+    rows.push_back(std::move(j));
+  }
+  return rows;
+}
+
+std::vector<std::string> read_texts(const std::string& split) {
+  const auto path = std::filesystem::path(SENTI_SHARED_DIR) / "data/sentiment" / (split + ".jsonl");
+  std::ifstream in(path);
+  EXPECT_TRUE(in) << "cannot open " << path;
+  std::vector<std::string> texts;
+  std::string line;
+  while (std::getline(in, line)) texts.push_back(json::parse(line).at("text").get<std::string>());
+  return texts;
+}
+
+TEST(TokenizerGolden, SentimentDevAndTestMatchHuggingFace) {
+  const BertTokenizer tok(chinese_vocab(), TokenizerOptions{});
+  const auto rows = read_jsonl(std::filesystem::path(SENTI_TEST_DATA_DIR) / "tokenizer/sentiment_ids.jsonl");
+  std::map<std::string, std::vector<std::string>> texts{{"dev", read_texts("dev")}, {"test", read_texts("test")}};
+  ASSERT_EQ(rows.size(), texts["dev"].size() + texts["test"].size()) << "goldens do not cover dev+test";
+  int failures = 0;
+  for (const auto& row : rows) {
+    const auto& split = row.at("f").get<std::string>();
+    const auto n = row.at("n").get<std::size_t>();
+    ASSERT_LT(n, texts[split].size());
+    const std::string& text = texts[split][n];
+    const auto expected = row.at("ids").get<std::vector<int32_t>>();
+    const Encoding enc = tok.encode(text, std::nullopt, kNoTruncation);
+    if (enc.input_ids != expected) {
+      if (++failures <= kMaxReported) {
+        ADD_FAILURE() << split << ":" << n << " text: " << text << "\n  expected: " << ids_str(expected)
+                      << "\n  actual:   " << ids_str(enc.input_ids);
+      }
+    }
+    EXPECT_EQ(enc.token_type_ids, std::vector<int32_t>(expected.size(), 0));
+    EXPECT_FALSE(enc.truncated);
+  }
+  EXPECT_EQ(failures, 0) << failures << " of " << rows.size() << " texts differ";
+}
+
+TokenizerOptions options_from(const json& cfg) {
+  TokenizerOptions opt;
+  if (cfg.contains("do_lower_case")) opt.do_lower_case = cfg["do_lower_case"].get<bool>();
+  if (cfg.contains("strip_accents") && !cfg["strip_accents"].is_null()) {
+    opt.strip_accents = cfg["strip_accents"].get<bool>();
+  }
+  if (cfg.contains("tokenize_chinese_chars")) opt.tokenize_chinese_chars = cfg["tokenize_chinese_chars"].get<bool>();
+  return opt;
+}
+
+TEST(TokenizerGolden, HardCasesMatchHuggingFace) {
+  const auto rows = read_jsonl(std::filesystem::path(SENTI_TEST_DATA_DIR) / "tokenizer/hard_cases.jsonl");
+  ASSERT_GE(rows.size(), 200u);
+  int failures = 0;
+  std::size_t pairs = 0, truncations = 0, with_tokens = 0;
+  std::map<std::string, BertTokenizer> by_cfg;
+  for (const auto& row : rows) {
+    const std::string key = row.at("cfg").dump();
+    auto it = by_cfg.find(key);
+    if (it == by_cfg.end()) it = by_cfg.emplace(key, BertTokenizer(chinese_vocab(), options_from(row["cfg"]))).first;
+    const BertTokenizer& tok = it->second;
+    const auto name = row.at("name").get<std::string>();
+    const auto text = row.at("text").get<std::string>();
+    std::optional<std::string> pair;
+    if (row.contains("pair")) pair = row["pair"].get<std::string>(), ++pairs;
+    std::size_t max_length = kNoTruncation;
+    if (row.at("call").contains("max_length")) max_length = row["call"]["max_length"].get<std::size_t>(), ++truncations;
+    const auto expected = row.at("ids").get<std::vector<int32_t>>();
+    const auto expected_types = row.at("type_ids").get<std::vector<int32_t>>();
+
+    const Encoding enc = pair ? tok.encode(text, std::string_view(*pair), max_length)
+                              : tok.encode(text, std::nullopt, max_length);
+    bool ok = enc.input_ids == expected && enc.token_type_ids == expected_types;
+    if (row.contains("tokens")) {
+      ++with_tokens;
+      ok = ok && tok.tokenize(text) == row["tokens"].get<std::vector<std::string>>();
+    }
+    if (!ok && ++failures <= kMaxReported) {
+      ADD_FAILURE() << name << " text: " << json(text).dump() << (pair ? " pair: " + json(*pair).dump() : "")
+                    << " cfg: " << row["cfg"].dump() << " call: " << row["call"].dump()
+                    << "\n  expected: " << ids_str(expected) << " types " << ids_str(expected_types)
+                    << "\n  actual:   " << ids_str(enc.input_ids) << " types " << ids_str(enc.token_type_ids);
+    }
+  }
+  EXPECT_EQ(failures, 0) << failures << " of " << rows.size() << " hard cases differ";
+  EXPECT_GT(pairs, 100u);
+  EXPECT_GT(truncations, 100u);
+  EXPECT_GT(with_tokens, 100u);
+}
+
+}  // namespace
+}  // namespace senti

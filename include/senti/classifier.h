@@ -27,6 +27,9 @@ struct Prediction {
 struct ClassifierOptions {
   std::size_t max_length = 0;  // 0: the tokenizer's model_max_length
   int num_threads = 0;         // 0: all cores
+  // Compute precision: "fp32", "bf16", "int8", or "auto" (the fastest one the host runs well).
+  // A compiled model file (senti compile) carries its own precision; "auto" accepts it.
+  std::string precision = "auto";
 };
 
 class Backend;

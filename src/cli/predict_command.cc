@@ -20,6 +20,7 @@ struct PredictOptions {
   std::string model;
   std::size_t max_length = 0;
   int threads = 0;
+  std::string precision = "auto";
   std::size_t batch_size = 32;
   std::vector<std::string> texts;
 };
@@ -76,6 +77,7 @@ int run_predict(const PredictOptions& options) {
   ClassifierOptions classifier_options;
   classifier_options.max_length = options.max_length;
   classifier_options.num_threads = options.threads;
+  classifier_options.precision = options.precision;
   Classifier classifier = Classifier::load(resolve_model(options.model), classifier_options);
   bool ok = true;
   if (!options.texts.empty()) {
@@ -105,6 +107,8 @@ Action add_predict_command(CLI::App& app) {
   cmd->add_option("--model,-m", options->model, "Model folder (Hugging Face checkpoint); default: the embedded model");
   cmd->add_option("--max-length", options->max_length, "Truncate to this many tokens (default: the model's maximum)");
   cmd->add_option("--threads", options->threads, "Compute threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--precision", options->precision, "fp32, bf16, int8 or auto (default: auto)")
+      ->check(CLI::IsMember({"auto", "fp32", "bf16", "int8"}));
   cmd->add_option("--batch-size", options->batch_size, "Texts per batch when reading stdin")->check(CLI::Range(1, 4096));
   cmd->add_option("texts", options->texts, "Texts to classify; none: read lines from stdin");
   return [options] { return run_predict(*options); };

@@ -29,6 +29,9 @@ Classifier& Classifier::operator=(Classifier&&) noexcept = default;
 Classifier::~Classifier() = default;
 
 Classifier Classifier::load(const std::filesystem::path& model_dir, const ClassifierOptions& options) {
+  if (options.precision != "auto" && options.precision != "fp32") {
+    throw InvalidInputError("precision '" + options.precision + "' is not supported yet (fp32 only)");
+  }
   Checkpoint checkpoint = Checkpoint::load(model_dir);
   const BertConfig& config = checkpoint.config();
   BertTokenizer tokenizer = BertTokenizer::from_folder(model_dir, config.max_position_embeddings);

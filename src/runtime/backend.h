@@ -27,14 +27,19 @@ class Backend {
   virtual ~Backend() = default;
   // Writes [num_sequences, num_labels] logits. Ids must be in range (the caller checks).
   virtual void forward(const PackedBatch& batch, float* logits) = 0;
+  // e.g. "cpu-int8-onednn (matmul brg:avx512_core_vnni, kernels avx512)": device, precision, ISA.
   virtual std::string name() const = 0;
+  // "fp32", "bf16" or "int8": what the encoder's matmuls run in.
+  virtual std::string precision() const = 0;
 };
 
 struct BackendOptions {
-  int num_threads = 0;  // 0: all cores
+  int num_threads = 0;            // 0: all cores
+  std::string precision = "auto";  // fp32 | bf16 | int8 | auto
 };
 
 // The CPU backend keeps references into the checkpoint: the checkpoint must outlive it.
+// Throws InvalidInputError for an unknown precision, ModelError when the host cannot run it.
 std::unique_ptr<Backend> make_cpu_backend(const Checkpoint& checkpoint, const BackendOptions& options);
 
 }  // namespace senti

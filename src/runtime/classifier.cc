@@ -29,9 +29,6 @@ Classifier& Classifier::operator=(Classifier&&) noexcept = default;
 Classifier::~Classifier() = default;
 
 Classifier Classifier::load(const std::filesystem::path& model_dir, const ClassifierOptions& options) {
-  if (options.precision != "auto" && options.precision != "fp32") {
-    throw InvalidInputError("precision '" + options.precision + "' is not supported yet (fp32 only)");
-  }
   Checkpoint checkpoint = Checkpoint::load(model_dir);
   const BertConfig& config = checkpoint.config();
   BertTokenizer tokenizer = BertTokenizer::from_folder(model_dir, config.max_position_embeddings);
@@ -45,6 +42,7 @@ Classifier Classifier::load(const std::filesystem::path& model_dir, const Classi
   if (classifier.max_length_ < 2) throw InvalidInputError("max_length must be at least 2 ([CLS] and [SEP])");
   BackendOptions backend_options;
   backend_options.num_threads = options.num_threads;
+  backend_options.precision = options.precision;
   classifier.state_ = std::unique_ptr<State>(new State{std::move(checkpoint), std::move(tokenizer), nullptr});
   classifier.state_->backend = make_cpu_backend(classifier.state_->checkpoint, backend_options);
   return classifier;

@@ -42,7 +42,9 @@ GoldenModel& model_named(const std::string& name) {
                                test::vocab_file());
     dir = m.tmp->path();
   }
-  m.classifier = std::make_unique<Classifier>(Classifier::load(dir));
+  ClassifierOptions options;
+  options.precision = "fp32";  // the goldens are fp32; other precisions: precision_test.cc
+  m.classifier = std::make_unique<Classifier>(Classifier::load(dir, options));
   return cache.emplace(name, std::move(m)).first->second;
 }
 

@@ -1,5 +1,6 @@
-// Multi-head self-attention over packed variable-length sequences: each sequence attends only to
-// its own tokens, so no padding is computed and no mask is needed.
+// Multi-head self-attention over packed variable-length sequences with per-head oneDNN matmuls:
+// each sequence attends only to its own tokens, so no padding is computed and no mask is needed.
+// The backend uses fused_attention.h; this one stays for comparison (SENTI_ATTENTION=onednn).
 #pragma once
 
 #include <cstddef>
@@ -15,10 +16,9 @@ class PackedAttention {
  public:
   PackedAttention(const dnnl::engine& engine, std::size_t num_heads, std::size_t head_dim);
 
-  // q, k, v, context: [total_tokens, heads*head_dim] row-major; sequence i is rows
-  // [offsets[i], offsets[i+1]).
-  void forward(dnnl::stream& stream, const float* q, const float* k, const float* v,
-               const std::vector<std::size_t>& offsets, float* context);
+  // qkv: [total_tokens, 3*heads*head_dim] rows (q | k | v), context: [total_tokens, heads*head_dim];
+  // sequence i is rows [offsets[i], offsets[i+1]).
+  void forward(dnnl::stream& stream, const float* qkv, const std::vector<std::size_t>& offsets, float* context);
 
  private:
   struct Kernels {

@@ -1,35 +1,35 @@
 #include "runtime/cpu/cpu_backend.h"
 
 #include <algorithm>
+#include <cstdlib>
 #include <cstring>
+#include <string_view>
 
 #include <omp.h>
 
+#include "runtime/cpu/fused_attention.h"
+#include "runtime/cpu/kernel_isa.h"
 #include "runtime/cpu/norm_kernels.h"
+#include "runtime/cpu/profile.h"
+#include "senti/error.h"
 
 namespace senti::cpu {
 
-CpuBackend::CpuBackend(const Checkpoint& checkpoint, const BackendOptions& options)
-    : config_(checkpoint.config()),
-      weights_(checkpoint.weights()),
-      engine_(dnnl::engine::kind::cpu, 0),
+CpuBackend::CpuBackend(const BertConfig& config, dnnl::engine engine, CpuModel model, const BackendOptions& options)
+    : config_(config),
+      engine_(std::move(engine)),
       stream_(engine_),
-      pooler_(engine_, weights_.pooler, Activation::kTanh),
-      classifier_(engine_, weights_.classifier, Activation::kNone),
+      model_(std::move(model)),
       attention_(engine_, config_.num_attention_heads, config_.head_dim()) {
   if (options.num_threads > 0) omp_set_num_threads(options.num_threads);
-  layers_.reserve(weights_.layers.size());
-  for (const auto& w : weights_.layers) {
-    layers_.push_back(Layer{
-        OneDnnLinear(engine_, w.query, Activation::kNone),
-        OneDnnLinear(engine_, w.key, Activation::kNone),
-        OneDnnLinear(engine_, w.value, Activation::kNone),
-        OneDnnLinear(engine_, w.attention_output, Activation::kNone),
-        OneDnnLinear(engine_, w.intermediate, Activation::kGeluErf),
-        OneDnnLinear(engine_, w.output, Activation::kNone),
-        &w,
-    });
-  }
+  const char* attention = std::getenv("SENTI_ATTENTION");
+  onednn_attention_ = attention != nullptr && std::string_view(attention) == "onednn";
+}
+
+std::string CpuBackend::name() const {
+  std::string matmul = model_.layers.empty() ? "none" : model_.layers.front().qkv.implementation();
+  return std::string("cpu-") + precision_name(model_.precision) + "-onednn (matmul " + matmul + ", kernels " +
+         kernel_isa_name(kernel_isa()) + ")";
 }
 
 void CpuBackend::ensure_capacity(std::size_t tokens, std::size_t sequences) {
@@ -37,7 +37,8 @@ void CpuBackend::ensure_capacity(std::size_t tokens, std::size_t sequences) {
   auto grow = [](std::vector<float>& buffer, std::size_t n) {
     if (buffer.size() < n) buffer.resize(n);
   };
-  for (auto* buffer : {&hidden_, &q_, &k_, &v_, &context_, &projected_}) grow(*buffer, tokens * h);
+  for (auto* buffer : {&hidden_, &context_, &projected_}) grow(*buffer, tokens * h);
+  grow(qkv_, tokens * 3 * h);
   grow(intermediate_, tokens * config_.intermediate_size);
   grow(cls_, sequences * h);
   grow(pooled_, sequences * h);
@@ -49,30 +50,44 @@ void CpuBackend::forward(const PackedBatch& batch, float* logits) {
   const std::size_t h = config_.hidden_size;
   const float eps = config_.layer_norm_eps;
   if (sequences == 0) return;
-  ensure_capacity(tokens, sequences);
+  ensure_capacity(PackedLinear::padded_rows(tokens), sequences);
 
-  for (std::size_t s = 0; s < sequences; ++s)
-    for (std::size_t t = batch.offsets[s]; t < batch.offsets[s + 1]; ++t) positions_[t] = t - batch.offsets[s];
-  embed_and_normalize(weights_, batch.input_ids.data(), batch.token_type_ids.data(), positions_.data(), tokens, h,
-                      eps, hidden_.data());
-
-  for (auto& layer : layers_) {
-    layer.query.forward(stream_, hidden_.data(), tokens, q_.data());
-    layer.key.forward(stream_, hidden_.data(), tokens, k_.data());
-    layer.value.forward(stream_, hidden_.data(), tokens, v_.data());
-    attention_.forward(stream_, q_.data(), k_.data(), v_.data(), batch.offsets, context_.data());
-    layer.attention_output.forward(stream_, context_.data(), tokens, projected_.data());
-    add_and_normalize(hidden_.data(), projected_.data(), layer.weights->attention_norm, tokens, h, eps);
-    layer.intermediate.forward(stream_, hidden_.data(), tokens, intermediate_.data());
-    layer.output.forward(stream_, intermediate_.data(), tokens, projected_.data());
-    add_and_normalize(hidden_.data(), projected_.data(), layer.weights->output_norm, tokens, h, eps);
+  {
+    StageTimer timer(Stage::kEmbedding);
+    for (std::size_t s = 0; s < sequences; ++s)
+      for (std::size_t t = batch.offsets[s]; t < batch.offsets[s + 1]; ++t) positions_[t] = t - batch.offsets[s];
+    embed_and_normalize(model_.tensors, batch.input_ids.data(), batch.token_type_ids.data(), positions_.data(),
+                        tokens, h, eps, hidden_.data());
   }
+
+  for (auto& layer : model_.layers) {
+    layer.qkv.forward(stream_, hidden_.data(), tokens, qkv_.data(), true);
+    {
+      StageTimer timer(Stage::kAttention);
+      if (onednn_attention_) {
+        attention_.forward(stream_, qkv_.data(), batch.offsets, context_.data());
+      } else {
+        fused_attention(qkv_.data(), batch.offsets.data(), sequences, config_.num_attention_heads,
+                        config_.head_dim(), context_.data());
+      }
+    }
+    layer.attention_output.forward(stream_, context_.data(), tokens, projected_.data(), true);
+    {
+      StageTimer timer(Stage::kNorm);
+      add_and_normalize(hidden_.data(), projected_.data(), layer.attention_norm, tokens, h, eps);
+    }
+    layer.intermediate.forward(stream_, hidden_.data(), tokens, intermediate_.data(), true);
+    layer.output.forward(stream_, intermediate_.data(), tokens, projected_.data(), true);
+    StageTimer timer(Stage::kNorm);
+    add_and_normalize(hidden_.data(), projected_.data(), layer.output_norm, tokens, h, eps);
+  }
+  StageTimer head_timer(Stage::kHead);
 
   // Pooler reads each sequence's first token ([CLS]).
   for (std::size_t s = 0; s < sequences; ++s)
     std::memcpy(cls_.data() + s * h, hidden_.data() + batch.offsets[s] * h, h * sizeof(float));
-  pooler_.forward(stream_, cls_.data(), sequences, pooled_.data());
-  classifier_.forward(stream_, pooled_.data(), sequences, logits);
+  model_.head[0].forward(stream_, cls_.data(), sequences, pooled_.data());
+  model_.head[1].forward(stream_, pooled_.data(), sequences, logits);
   stream_.wait();
 }
 
@@ -81,7 +96,16 @@ void CpuBackend::forward(const PackedBatch& batch, float* logits) {
 namespace senti {
 
 std::unique_ptr<Backend> make_cpu_backend(const Checkpoint& checkpoint, const BackendOptions& options) {
-  return std::make_unique<cpu::CpuBackend>(checkpoint, options);
+  const CpuFeatures features = detect_cpu_features();
+  const cpu::Precision precision = cpu::parse_precision(options.precision, features);
+  if (!cpu::host_supports(precision, features)) {
+    throw InvalidInputError(std::string("precision ") + cpu::precision_name(precision) +
+                            " is not supported on this CPU (bf16 needs AVX512-BF16 or AMX-BF16); use fp32 or auto");
+  }
+  if (options.num_threads > 0) omp_set_num_threads(options.num_threads);
+  dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  cpu::CpuModel model = cpu::pack_checkpoint(engine, checkpoint, precision);
+  return std::make_unique<cpu::CpuBackend>(checkpoint.config(), engine, std::move(model), options);
 }
 
 }  // namespace senti

@@ -1,5 +1,5 @@
-// The fp32 CPU backend: a BERT encoder + pooler + classifier on oneDNN matmul and the hand-written
-// per-token kernels, over packed (unpadded) batches.
+// The CPU backend: a BERT encoder + pooler + classifier over packed (unpadded) batches, with the
+// matmuls on oneDNN (fp32, bf16 or int8, weights pre-packed) and the rest in hand-written kernels.
 #pragma once
 
 #include <memory>
@@ -10,36 +10,31 @@
 
 #include "runtime/backend.h"
 #include "runtime/cpu/attention.h"
-#include "runtime/cpu/onednn_linear.h"
-#include "senti/checkpoint.h"
+#include "runtime/cpu/cpu_model.h"
 
 namespace senti::cpu {
 
 class CpuBackend final : public Backend {
  public:
-  CpuBackend(const Checkpoint& checkpoint, const BackendOptions& options);
+  // The engine must be the one `model` was packed with.
+  CpuBackend(const BertConfig& config, dnnl::engine engine, CpuModel model, const BackendOptions& options);
 
   void forward(const PackedBatch& batch, float* logits) override;
-  std::string name() const override { return "cpu-fp32-onednn"; }
+  std::string name() const override;
+  std::string precision() const override { return precision_name(model_.precision); }
 
  private:
-  struct Layer {
-    OneDnnLinear query, key, value, attention_output, intermediate, output;
-    const EncoderLayerWeights* weights;
-  };
-
   void ensure_capacity(std::size_t tokens, std::size_t sequences);
 
-  const BertConfig& config_;
-  const BertWeights& weights_;
+  const BertConfig config_;
   dnnl::engine engine_;
   dnnl::stream stream_;
-  std::vector<Layer> layers_;
-  OneDnnLinear pooler_, classifier_;
+  CpuModel model_;
+  bool onednn_attention_ = false;  // SENTI_ATTENTION=onednn: per-head oneDNN matmuls (for comparison)
   PackedAttention attention_;
 
   // Workspace, grown to the largest batch seen and reused: no allocation per call after warm-up.
-  std::vector<float> hidden_, q_, k_, v_, context_, projected_, intermediate_;
+  std::vector<float> hidden_, qkv_, context_, projected_, intermediate_;
   std::vector<float> cls_, pooled_;
   std::vector<std::size_t> positions_;
 };

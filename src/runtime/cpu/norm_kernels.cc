@@ -5,6 +5,9 @@
 namespace senti::cpu {
 namespace {
 
+// Fewer rows than this run on the calling thread: an OpenMP fork/join costs more than the work.
+constexpr std::size_t kParallelTokens = 64;
+
 // Two-pass LayerNorm (mean, then variance of the centred values): the one-pass E[x²]−mean² form
 // loses precision when the mean is large relative to the spread.
 void normalize_row(float* row, const float* gamma, const float* beta, std::size_t hidden, float eps) {
@@ -28,7 +31,7 @@ void embed_and_normalize(const BertWeights& weights, const int32_t* ids, const i
   const float* word = weights.word_embeddings.data;
   const float* position = weights.position_embeddings.data;
   const float* token_type = weights.token_type_embeddings.data;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (tokens >= kParallelTokens)
   for (std::size_t t = 0; t < tokens; ++t) {
     const float* w = word + static_cast<std::size_t>(ids[t]) * hidden;
     const float* p = position + positions[t] * hidden;
@@ -41,7 +44,7 @@ void embed_and_normalize(const BertWeights& weights, const int32_t* ids, const i
 
 void add_and_normalize(float* x, const float* delta, const LayerNormWeights& norm, std::size_t tokens,
                        std::size_t hidden, float eps) {
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (tokens >= kParallelTokens)
   for (std::size_t t = 0; t < tokens; ++t) {
     float* row = x + t * hidden;
     const float* d = delta + t * hidden;

@@ -1,0 +1,131 @@
+#include "runtime/cpu/activation_kernels.h"
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+
+#include "runtime/cpu/kernel_isa.h"
+#include "runtime/cpu/vector_math.h"
+
+namespace senti::cpu {
+namespace {
+
+// Below this many elements the work runs on the calling thread: an OpenMP fork/join costs more.
+constexpr std::size_t kParallelElements = 1 << 16;
+
+SENTI_ALWAYS_INLINE void to_bf16_body(const float* x, std::size_t n, uint16_t* out) {
+#pragma omp simd
+  for (std::size_t i = 0; i < n; ++i) {
+    const uint32_t u = std::bit_cast<uint32_t>(x[i]);
+    out[i] = static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+  }
+}
+
+SENTI_ALWAYS_INLINE void quantize_body(const float* x, std::size_t rows, std::size_t cols, uint8_t* q,
+                                       float* row_scales) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* row = x + r * cols;
+    float amax = 0.f;
+#pragma omp simd reduction(max : amax)
+    for (std::size_t c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(row[c]));
+    const float scale = amax > 0.f ? amax / 127.f : 1.f;
+    const float inv = amax > 0.f ? 127.f / amax : 0.f;
+    row_scales[r] = scale;
+    uint8_t* out = q + r * cols;
+#pragma omp simd
+    for (std::size_t c = 0; c < cols; ++c) {
+      const float v = std::min(std::max(row[c] * inv, -127.f), 127.f) + 128.5f;  // in [1.5, 255.5]
+      out[c] = static_cast<uint8_t>(static_cast<int32_t>(v));                 // floor: round half up
+    }
+  }
+}
+
+SENTI_ALWAYS_INLINE void dequantize_body(float* y, std::size_t rows, std::size_t cols, const float* row_scales,
+                                         const float* bias, bool gelu) {
+  for (std::size_t r = 0; r < rows; ++r) {
+    float* row = y + r * cols;
+    const float s = row_scales[r];
+    if (gelu) {
+#pragma omp simd
+      for (std::size_t c = 0; c < cols; ++c) row[c] = gelu_erf(row[c] * s + bias[c]);
+    } else {
+#pragma omp simd
+      for (std::size_t c = 0; c < cols; ++c) row[c] = row[c] * s + bias[c];
+    }
+  }
+}
+
+SENTI_KERNEL_TARGET_AVX512 void to_bf16_avx512(const float* x, std::size_t n, uint16_t* out) { to_bf16_body(x, n, out); }
+SENTI_KERNEL_TARGET_AVX2 void to_bf16_avx2(const float* x, std::size_t n, uint16_t* out) { to_bf16_body(x, n, out); }
+void to_bf16_scalar(const float* x, std::size_t n, uint16_t* out) { to_bf16_body(x, n, out); }
+
+SENTI_KERNEL_TARGET_AVX512 void quantize_avx512(const float* x, std::size_t rows, std::size_t cols, uint8_t* q,
+                                                float* s) {
+  quantize_body(x, rows, cols, q, s);
+}
+SENTI_KERNEL_TARGET_AVX2 void quantize_avx2(const float* x, std::size_t rows, std::size_t cols, uint8_t* q, float* s) {
+  quantize_body(x, rows, cols, q, s);
+}
+void quantize_scalar(const float* x, std::size_t rows, std::size_t cols, uint8_t* q, float* s) {
+  quantize_body(x, rows, cols, q, s);
+}
+
+SENTI_KERNEL_TARGET_AVX512 void dequantize_avx512(float* y, std::size_t rows, std::size_t cols, const float* s,
+                                                  const float* bias, bool gelu) {
+  dequantize_body(y, rows, cols, s, bias, gelu);
+}
+SENTI_KERNEL_TARGET_AVX2 void dequantize_avx2(float* y, std::size_t rows, std::size_t cols, const float* s,
+                                              const float* bias, bool gelu) {
+  dequantize_body(y, rows, cols, s, bias, gelu);
+}
+void dequantize_scalar(float* y, std::size_t rows, std::size_t cols, const float* s, const float* bias, bool gelu) {
+  dequantize_body(y, rows, cols, s, bias, gelu);
+}
+
+// Runs fn(first_row, row_count) over row blocks, in parallel only when the work is big enough.
+template <class Fn>
+void for_row_blocks(std::size_t rows, std::size_t cols, Fn fn) {
+  if (rows * cols < kParallelElements || rows < 2) {
+    fn(std::size_t{0}, rows);
+    return;
+  }
+  constexpr std::size_t kBlock = 16;
+  const std::size_t blocks = (rows + kBlock - 1) / kBlock;
+#pragma omp parallel for schedule(static)
+  for (std::size_t b = 0; b < blocks; ++b) fn(b * kBlock, std::min(kBlock, rows - b * kBlock));
+}
+
+}  // namespace
+
+void to_bf16(const float* x, std::size_t n, uint16_t* out) {
+  const KernelIsa isa = kernel_isa();
+  for_row_blocks(1, n, [&](std::size_t, std::size_t) {
+    if (isa == KernelIsa::kAvx512) return to_bf16_avx512(x, n, out);
+    if (isa == KernelIsa::kAvx2) return to_bf16_avx2(x, n, out);
+    to_bf16_scalar(x, n, out);
+  });
+}
+
+void quantize_rows_u8(const float* x, std::size_t rows, std::size_t cols, uint8_t* q, float* row_scales) {
+  const KernelIsa isa = kernel_isa();
+  for_row_blocks(rows, cols, [&](std::size_t first, std::size_t count) {
+    const float* src = x + first * cols;
+    uint8_t* dst = q + first * cols;
+    if (isa == KernelIsa::kAvx512) return quantize_avx512(src, count, cols, dst, row_scales + first);
+    if (isa == KernelIsa::kAvx2) return quantize_avx2(src, count, cols, dst, row_scales + first);
+    quantize_scalar(src, count, cols, dst, row_scales + first);
+  });
+}
+
+void dequantize_rows(float* y, std::size_t rows, std::size_t cols, const float* row_scales, const float* bias,
+                     bool gelu) {
+  const KernelIsa isa = kernel_isa();
+  for_row_blocks(rows, cols, [&](std::size_t first, std::size_t count) {
+    float* dst = y + first * cols;
+    if (isa == KernelIsa::kAvx512) return dequantize_avx512(dst, count, cols, row_scales + first, bias, gelu);
+    if (isa == KernelIsa::kAvx2) return dequantize_avx2(dst, count, cols, row_scales + first, bias, gelu);
+    dequantize_scalar(dst, count, cols, row_scales + first, bias, gelu);
+  });
+}
+
+}  // namespace senti::cpu

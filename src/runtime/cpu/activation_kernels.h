@@ -1,0 +1,22 @@
+// Conversions around the low-precision matmuls. Hand-written because each is one pass over the
+// activations that must fuse several steps (oneDNN would need a reorder per step, and it has no
+// per-row dynamic quantisation).
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+
+namespace senti::cpu {
+
+// fp32 -> bf16, round to nearest even.
+void to_bf16(const float* x, std::size_t n, uint16_t* out);
+
+// Symmetric per-row (per-token) quantisation, stored as u8 with a fixed zero point of 128 (VNNI
+// multiplies u8 by s8): q = round(x / scale) + 128, scale = max|x_row| / 127.
+void quantize_rows_u8(const float* x, std::size_t rows, std::size_t cols, uint8_t* q, float* row_scales);
+
+// y[r] = act(y[r] * row_scales[r] + bias), act = GELU (erf) when gelu is set.
+void dequantize_rows(float* y, std::size_t rows, std::size_t cols, const float* row_scales, const float* bias,
+                     bool gelu);
+
+}  // namespace senti::cpu

@@ -1,0 +1,116 @@
+#include "runtime/cpu/fused_attention.h"
+
+#include <algorithm>
+#include <cmath>
+#include <vector>
+
+#include "runtime/cpu/kernel_isa.h"
+#include "runtime/cpu/vector_math.h"
+
+namespace senti::cpu {
+namespace {
+
+// Below this many multiply-adds the whole attention runs on the calling thread.
+constexpr std::size_t kParallelWork = 1 << 18;
+
+// One (sequence, head): for each query row, scores = q·Kᵀ·scale, softmax, context = P·V.
+SENTI_ALWAYS_INLINE void attend_body(const float* qkv, std::size_t begin, std::size_t length, std::size_t head,
+                                     std::size_t head_dim, std::size_t hidden, float scale, float* scores,
+                                     float* context) {
+  const std::size_t row = 3 * hidden;
+  const float* q0 = qkv + head * head_dim;
+  const float* k0 = qkv + hidden + head * head_dim;
+  const float* v0 = qkv + 2 * hidden + head * head_dim;
+  for (std::size_t i = begin; i < begin + length; ++i) {
+    const float* q = q0 + i * row;
+    float max_score = -INFINITY;
+    for (std::size_t j = 0; j < length; ++j) {
+      const float* k = k0 + (begin + j) * row;
+      float dot = 0.f;
+#pragma omp simd reduction(+ : dot)
+      for (std::size_t d = 0; d < head_dim; ++d) dot += q[d] * k[d];
+      scores[j] = dot * scale;
+      max_score = std::max(max_score, scores[j]);
+    }
+    float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+    for (std::size_t j = 0; j < length; ++j) {
+      scores[j] = fast_exp(scores[j] - max_score);
+      sum += scores[j];
+    }
+    const float inv = 1.f / sum;
+    float* out = context + i * hidden + head * head_dim;
+#pragma omp simd
+    for (std::size_t d = 0; d < head_dim; ++d) out[d] = 0.f;
+    for (std::size_t j = 0; j < length; ++j) {
+      const float p = scores[j] * inv;
+      const float* v = v0 + (begin + j) * row;
+#pragma omp simd
+      for (std::size_t d = 0; d < head_dim; ++d) out[d] += p * v[d];
+    }
+  }
+}
+
+using AttendFn = void (*)(const float*, std::size_t, std::size_t, std::size_t, std::size_t, std::size_t, float,
+                          float*, float*);
+
+SENTI_KERNEL_TARGET_AVX512 void attend_avx512(const float* qkv, std::size_t begin, std::size_t length,
+                                              std::size_t head, std::size_t head_dim, std::size_t hidden, float scale,
+                                              float* scores, float* context) {
+  attend_body(qkv, begin, length, head, head_dim, hidden, scale, scores, context);
+}
+SENTI_KERNEL_TARGET_AVX2 void attend_avx2(const float* qkv, std::size_t begin, std::size_t length, std::size_t head,
+                                          std::size_t head_dim, std::size_t hidden, float scale, float* scores,
+                                          float* context) {
+  attend_body(qkv, begin, length, head, head_dim, hidden, scale, scores, context);
+}
+void attend_scalar(const float* qkv, std::size_t begin, std::size_t length, std::size_t head, std::size_t head_dim,
+                   std::size_t hidden, float scale, float* scores, float* context) {
+  attend_body(qkv, begin, length, head, head_dim, hidden, scale, scores, context);
+}
+
+AttendFn pick() {
+  switch (kernel_isa()) {
+    case KernelIsa::kAvx512: return attend_avx512;
+    case KernelIsa::kAvx2: return attend_avx2;
+    case KernelIsa::kScalar: return attend_scalar;
+  }
+  return attend_scalar;
+}
+
+// Per-thread score row, grown to the longest sequence seen (no allocation once warm).
+float* score_buffer(std::size_t length) {
+  thread_local std::vector<float> buffer;
+  if (buffer.size() < length) buffer.resize(std::max<std::size_t>(length, 128));
+  return buffer.data();
+}
+
+}  // namespace
+
+void fused_attention(const float* qkv, const std::size_t* offsets, std::size_t num_sequences, std::size_t heads,
+                     std::size_t head_dim, float* context) {
+  static const AttendFn attend = pick();
+  const std::size_t hidden = heads * head_dim;
+  const float scale = 1.f / std::sqrt(static_cast<float>(head_dim));
+  std::size_t work = 0;
+  for (std::size_t s = 0; s < num_sequences; ++s) {
+    const std::size_t length = offsets[s + 1] - offsets[s];
+    work += length * length;
+  }
+  work *= hidden;
+  const std::size_t tasks = num_sequences * heads;
+  if (work < kParallelWork) {
+    for (std::size_t t = 0; t < tasks; ++t) {
+      const std::size_t s = t / heads, begin = offsets[s], length = offsets[s + 1] - begin;
+      if (length > 0) attend(qkv, begin, length, t % heads, head_dim, hidden, scale, score_buffer(length), context);
+    }
+    return;
+  }
+#pragma omp parallel for schedule(dynamic, 1)
+  for (std::size_t t = 0; t < tasks; ++t) {
+    const std::size_t s = t / heads, begin = offsets[s], length = offsets[s + 1] - begin;
+    if (length > 0) attend(qkv, begin, length, t % heads, head_dim, hidden, scale, score_buffer(length), context);
+  }
+}
+
+}  // namespace senti::cpu

@@ -1,0 +1,99 @@
+// y = act(x · Wᵀ + b) on oneDNN matmul, with W packed once (at load) into the blocked layout the
+// host's matmul kernel picks (format_tag::any + reorder), in fp32, bf16 or int8:
+// - bf16: weights bf16, activations converted to bf16 per call, fp32 accumulation and output;
+// - int8: weights s8 with one symmetric scale per output channel; activations quantised per token
+//   (symmetric, u8 with zero point 128) on every call, so a text's result never depends on the
+//   others in its batch; the s32 result is rescaled to fp32 (bias and GELU in the same pass).
+// Primitives are cached per row count; memory objects are reused (set_data_handle), and scratch
+// buffers only grow, so there is no allocation on the hot path once warm.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <oneapi/dnnl/dnnl.hpp>
+
+#include "runtime/cpu/precision.h"
+
+namespace senti::cpu {
+
+enum class Activation { kNone, kGeluErf, kTanh };
+
+// 64-byte aligned bytes (oneDNN's preferred alignment for packed weights).
+class AlignedBytes {
+ public:
+  AlignedBytes() = default;
+  explicit AlignedBytes(std::size_t size);
+  std::byte* data() const { return data_.get(); }
+  std::size_t size() const { return size_; }
+
+ private:
+  struct Free {
+    void operator()(std::byte* p) const noexcept;
+  };
+  std::unique_ptr<std::byte, Free> data_;
+  std::size_t size_ = 0;
+};
+
+// The packed form of one linear layer: what senti compile stores and what PackedLinear runs.
+struct PackedLinearData {
+  Precision precision = Precision::kFp32;
+  std::size_t in = 0, out = 0;
+  dnnl::memory::desc weights_desc;           // layout of `weights`
+  const std::byte* weights = nullptr;        // weights_desc.get_size() bytes, 64-byte aligned
+  std::vector<float> bias;                   // [out]
+  std::vector<float> weight_scales;          // int8: [out]
+  std::vector<float> compensation;           // int8: [out], -128 · scale · Σ_k W[n, k]
+};
+
+class PackedLinear {
+ public:
+  // Packs a row-major [out, in] fp32 weight (PyTorch's nn.Linear layout) and its [out] bias.
+  PackedLinear(const dnnl::engine& engine, const float* weight, const float* bias, std::size_t out, std::size_t in,
+               Activation activation, Precision precision);
+  // Adopts already packed weights (from a compiled model; `data.weights` must outlive this object).
+  // When the host's kernel wants another layout (other ISA), the weights are re-packed by reorder.
+  PackedLinear(const dnnl::engine& engine, PackedLinearData data, Activation activation);
+
+  PackedLinear(PackedLinear&&) noexcept;
+  PackedLinear& operator=(PackedLinear&&) noexcept;
+  ~PackedLinear();
+
+  // x: [rows, in] fp32 row-major; y: [rows, out] fp32 row-major. With pad_rows, the matmul runs on
+  // padded_rows(rows) rows (x and y must have room for them; the extra rows are don't-care): this
+  // bounds the number of distinct shapes, hence of primitive creations (JIT), to a few dozen.
+  void forward(dnnl::stream& stream, const float* x, std::size_t rows, float* y, bool pad_rows = false);
+
+  // rows rounded up to a shape bucket: 16 below 64, 32 below 256, 64 below 1024, then 256.
+  static std::size_t padded_rows(std::size_t rows);
+
+  const PackedLinearData& data() const { return data_; }
+  bool repacked() const { return repacked_; }  // adopted weights had to be re-packed for this host
+  std::string implementation() const;          // oneDNN's kernel, e.g. "brg:avx512_core_vnni"
+
+ private:
+  struct Plan {
+    dnnl::matmul matmul;
+    dnnl::memory src, dst;
+  };
+  dnnl::matmul::primitive_desc make_pd(std::size_t rows, const dnnl::memory::desc& weights) const;
+  Plan& plan_for(std::size_t rows);
+  void finish_init();
+
+  dnnl::engine engine_;
+  Activation activation_;
+  PackedLinearData data_;
+  AlignedBytes owned_;  // packed weights when packed here (or re-packed)
+  bool repacked_ = false;
+  dnnl::memory weights_mem_, bias_mem_, compensation_mem_;
+  std::unordered_map<std::size_t, Plan> plans_;
+  std::vector<uint16_t> bf16_input_;
+  std::vector<uint8_t> u8_input_;
+  std::vector<float> row_scales_;
+};
+
+}  // namespace senti::cpu

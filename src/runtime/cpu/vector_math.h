@@ -1,0 +1,48 @@
+// Branch-free float math that GCC vectorizes inside `#pragma omp simd` loops (std::exp and std::erf
+// are scalar library calls, which made softmax and GELU the slowest part of short sequences).
+#pragma once
+
+#include <algorithm>
+#include <bit>
+#include <cmath>
+#include <cstdint>
+
+#include "runtime/cpu/kernel_isa.h"
+
+namespace senti::cpu {
+
+// e^x, relative error < 2e-7 on [-87, 88] (Cephes' expf polynomial after range reduction);
+// inputs are clamped to that range.
+SENTI_ALWAYS_INLINE float fast_exp(float x) {
+  x = std::min(std::max(x, -87.0f), 88.0f);
+  // Round to nearest by the 1.5·2^23 trick: plain arithmetic, so the loop stays vectorizable
+  // (std::floor/nearbyint are library calls without SSE4.1).
+  const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
+  const float r = x - n * 0.693359375f + n * 2.12194440e-4f;
+  float p = 1.9875691500e-4f;
+  p = p * r + 1.3981999507e-3f;
+  p = p * r + 8.3334519073e-3f;
+  p = p * r + 4.1665795894e-2f;
+  p = p * r + 1.6666665459e-1f;
+  p = p * r + 5.0000001201e-1f;
+  p = p * r * r + r + 1.0f;
+  const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
+  return p * std::bit_cast<float>(bits);
+}
+
+// GELU with the exact erf form BERT uses; erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7).
+SENTI_ALWAYS_INLINE float gelu_erf(float x) {
+  const float u = x * 0.70710678118654752f;
+  const float z = std::fabs(u);
+  const float t = 1.0f / (1.0f + 0.3275911f * z);
+  float poly = 1.061405429f;
+  poly = poly * t - 1.453152027f;
+  poly = poly * t + 1.421413741f;
+  poly = poly * t - 0.284496736f;
+  poly = poly * t + 0.254829592f;
+  const float e = 1.0f - poly * t * fast_exp(-z * z);
+  const float erf_u = std::copysign(e, u);
+  return 0.5f * x * (1.0f + erf_u);
+}
+
+}  // namespace senti::cpu

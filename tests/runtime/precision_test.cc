@@ -182,3 +182,59 @@ TEST(PrecisionOption, AutoPicksTheFastestTheHostRuns) {
 
 }  // namespace
 }  // namespace senti
+
+namespace senti {
+namespace {
+
+// Runs this test binary again with the ISA capped for oneDNN (ONEDNN_MAX_CPU_ISA / DNNL_MAX_CPU_ISA)
+// and for senti's kernels (SENTI_MAX_ISA); the child runs the IsaChild tests, which check the caps
+// took effect and the answers are still right.
+int run_child(const std::string& isa_env, const std::string& senti_isa) {
+  const std::string command = "ONEDNN_MAX_CPU_ISA=" + isa_env + " DNNL_MAX_CPU_ISA=" + isa_env +
+                              " SENTI_MAX_ISA=" + senti_isa + " SENTI_ISA_CHILD=" + senti_isa +
+                              " '" + std::filesystem::read_symlink("/proc/self/exe").string() +
+                              "' --gtest_filter='IsaChild.*' > /dev/null 2>&1";
+  return std::system(command.c_str());
+}
+
+TEST(ForcedIsa, Avx2HostGivesTheSameAnswers) { EXPECT_EQ(run_child("AVX2", "avx2"), 0); }
+TEST(ForcedIsa, ScalarKernelsGiveTheSameAnswers) { EXPECT_EQ(run_child("AVX2", "scalar"), 0); }
+
+TEST(IsaChild, CappedIsaStillMatchesGoldens) {
+  const char* child = std::getenv("SENTI_ISA_CHILD");
+  if (child == nullptr) GTEST_SKIP() << "runs as ForcedIsa's child process";
+  const std::string want_isa = child;
+  EXPECT_EQ(cpu::kernel_isa_name(cpu::kernel_isa()), want_isa);
+  for (const std::string precision : {"fp32", "int8"}) {
+    Classifier& classifier = classifier_for("rbt3", precision);
+    const std::string name = classifier.backend_name();
+    EXPECT_NE(name.find("kernels " + want_isa), std::string::npos) << name;
+    EXPECT_EQ(name.find("avx512"), std::string::npos) << "oneDNN ignored the ISA cap: " << name;
+    const float range = logit_range(model_named("rbt3").golden);
+    int checked = 0;
+    for (const auto& r : model_named("rbt3").golden.at("records")) {
+      if (r.at("input_ids").size() > 64) continue;
+      Encoding e;
+      e.input_ids = r.at("input_ids").get<std::vector<int32_t>>();
+      e.token_type_ids.assign(e.input_ids.size(), 0);
+      const auto want = r.at("logits").get<std::vector<float>>();
+      const Prediction p = classifier.classify(std::vector<Encoding>{e}).at(0);
+      EXPECT_LE(max_abs_diff(p.logits, want), tolerance(precision, range)) << precision << " " << r.at("id");
+      EXPECT_EQ(argmax(p.logits), argmax(want)) << precision << " " << r.at("id");
+      ++checked;
+    }
+    EXPECT_GT(checked, 20);
+  }
+  // oneDNN 2.6 has no bf16 matmul below AVX-512: a clear error, not a crash or a slow reference path.
+  ClassifierOptions options;
+  options.precision = "bf16";
+  try {
+    Classifier::load(model_named("tiny").dir, options);
+    ADD_FAILURE() << "bf16 loaded with oneDNN capped at AVX2";
+  } catch (const Error& e) {
+    EXPECT_NE(std::string(e.what()).find("bf16"), std::string::npos) << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace senti

@@ -56,6 +56,15 @@ void reorder_into(const dnnl::engine& engine, const memory::desc& from_desc, con
   stream.wait();
 }
 
+// Largest |q| of int8 weights. Without VNNI, oneDNN's u8·s8 kernels add pairs of products in
+// saturating int16 (vpmaddubsw): 2 · 255 · 127 overflows, so weights keep 7 bits there.
+int8_t weight_limit() {
+  const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
+  const bool vnni = isa == dnnl::cpu_isa::avx2_vnni || isa == dnnl::cpu_isa::avx512_core_vnni ||
+                    isa == dnnl::cpu_isa::avx512_core_bf16 || isa == dnnl::cpu_isa::avx512_core_amx;
+  return vnni ? 127 : 63;
+}
+
 }  // namespace
 
 AlignedBytes::AlignedBytes(std::size_t size) : size_(size) {
@@ -116,7 +125,9 @@ PackedLinear::PackedLinear(const dnnl::engine& engine, const float* weight, cons
   data_.bias.assign(bias, bias + out);
   const memory::desc any({dim(in), dim(out)}, weight_type(precision), memory::format_tag::any);
   if (precision == Precision::kInt8) {
-    // Per-output-channel symmetric scales: row n of W is scaled by max|W[n, :]| / 127.
+    // Per-output-channel symmetric scales: row n of W is scaled by max|W[n, :]| / limit.
+    const float limit = weight_limit();
+    data_.weight_limit = static_cast<int>(limit);
     std::vector<int8_t> quantized(out * in);
     data_.weight_scales.resize(out);
     data_.compensation.resize(out);
@@ -124,10 +135,10 @@ PackedLinear::PackedLinear(const dnnl::engine& engine, const float* weight, cons
       const float* row = weight + n * in;
       float amax = 0.f;
       for (std::size_t k = 0; k < in; ++k) amax = std::max(amax, std::fabs(row[k]));
-      const float scale = amax > 0.f ? amax / 127.f : 1.f;
+      const float scale = amax > 0.f ? amax / limit : 1.f;
       int32_t sum = 0;
       for (std::size_t k = 0; k < in; ++k) {
-        const auto q = static_cast<int8_t>(std::clamp(std::nearbyint(row[k] / scale), -127.f, 127.f));
+        const auto q = static_cast<int8_t>(std::clamp(std::nearbyint(row[k] / scale), -limit, limit));
         quantized[n * in + k] = q;
         sum += q;
       }

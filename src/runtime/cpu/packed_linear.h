@@ -48,6 +48,7 @@ struct PackedLinearData {
   std::vector<float> bias;                   // [out]
   std::vector<float> weight_scales;          // int8: [out]
   std::vector<float> compensation;           // int8: [out], -128 · scale · Σ_k W[n, k]
+  int weight_limit = 127;                    // int8: largest |q| (63 where the host lacks VNNI)
 };
 
 class PackedLinear {

@@ -36,7 +36,7 @@ class Backend;
 
 class Classifier {
  public:
-  // Loads a Hugging Face checkpoint folder. Throws ModelError.
+  // Loads a Hugging Face checkpoint folder, or a compiled model file (senti compile). Throws ModelError.
   static Classifier load(const std::filesystem::path& model_dir, const ClassifierOptions& options = {});
 
   // Classifies a batch. Sequences are packed without padding: each text's result does not depend on

@@ -38,8 +38,18 @@ struct BackendOptions {
   std::string precision = "auto";  // fp32 | bf16 | int8 | auto
 };
 
+namespace model {
+class CompiledFile;
+}
+
 // The CPU backend keeps references into the checkpoint: the checkpoint must outlive it.
 // Throws InvalidInputError for an unknown precision, ModelError when the host cannot run it.
 std::unique_ptr<Backend> make_cpu_backend(const Checkpoint& checkpoint, const BackendOptions& options);
+
+// From a compiled model (senti compile); the backend keeps the mapped file alive. options.precision
+// must be "auto" or the file's precision (else InvalidInputError).
+struct BertConfig;
+std::unique_ptr<Backend> make_cpu_backend(std::shared_ptr<const model::CompiledFile> file, const BertConfig& config,
+                                          const BackendOptions& options);
 
 }  // namespace senti

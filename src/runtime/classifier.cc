@@ -1,8 +1,11 @@
 #include "senti/classifier.h"
 
 #include <algorithm>
+#include <optional>
 #include <string>
 
+#include "model/compiled_file.h"
+#include "model/compiled_model.h"
 #include "runtime/backend.h"
 #include "runtime/cpu/softmax.h"
 #include "senti/checkpoint.h"
@@ -18,7 +21,8 @@ constexpr std::size_t kMaxTokensPerForward = 16384;
 }  // namespace
 
 struct Classifier::State {
-  Checkpoint checkpoint;
+  std::optional<Checkpoint> checkpoint;  // folder models; compiled files live in the backend
+  BertConfig config;
   BertTokenizer tokenizer;
   std::unique_ptr<Backend> backend;
 };
@@ -28,27 +32,59 @@ Classifier::Classifier(Classifier&&) noexcept = default;
 Classifier& Classifier::operator=(Classifier&&) noexcept = default;
 Classifier::~Classifier() = default;
 
-Classifier Classifier::load(const std::filesystem::path& model_dir, const ClassifierOptions& options) {
-  Checkpoint checkpoint = Checkpoint::load(model_dir);
-  const BertConfig& config = checkpoint.config();
-  BertTokenizer tokenizer = BertTokenizer::from_folder(model_dir, config.max_position_embeddings);
+namespace {
+
+std::size_t resolve_max_length(const ClassifierOptions& options, const BertTokenizer& tokenizer,
+                               const BertConfig& config) {
+  const std::size_t max_length = std::min(options.max_length ? options.max_length : tokenizer.options().model_max_length,
+                                          config.max_position_embeddings);
+  if (max_length < 2) throw InvalidInputError("max_length must be at least 2 ([CLS] and [SEP])");
+  return max_length;
+}
+
+void check_vocab(const BertTokenizer& tokenizer, const BertConfig& config, const std::string& origin) {
   if (tokenizer.vocab().size() > config.vocab_size) {
-    throw ModelError(model_dir.string() + ": vocab.txt has " + std::to_string(tokenizer.vocab().size()) +
+    throw ModelError(origin + ": vocab has " + std::to_string(tokenizer.vocab().size()) +
                      " tokens but config.json says vocab_size " + std::to_string(config.vocab_size));
   }
-  Classifier classifier;
-  classifier.max_length_ = std::min(options.max_length ? options.max_length : tokenizer.options().model_max_length,
-                                    config.max_position_embeddings);
-  if (classifier.max_length_ < 2) throw InvalidInputError("max_length must be at least 2 ([CLS] and [SEP])");
+}
+
+}  // namespace
+
+Classifier Classifier::load(const std::filesystem::path& model_path, const ClassifierOptions& options) {
   BackendOptions backend_options;
   backend_options.num_threads = options.num_threads;
   backend_options.precision = options.precision;
-  classifier.state_ = std::unique_ptr<State>(new State{std::move(checkpoint), std::move(tokenizer), nullptr});
-  classifier.state_->backend = make_cpu_backend(classifier.state_->checkpoint, backend_options);
+  Classifier classifier;
+  if (model::is_compiled_model_file(model_path)) {
+    auto file = model::CompiledFile::open(model_path);
+    const std::string origin = model_path.string();
+    BertConfig config;
+    try {
+      config = BertConfig::from_json_string(file->metadata().at("config").dump(), origin + " (config)");
+    } catch (const nlohmann::json::exception& e) {
+      throw ModelError(origin + ": compiled model has no config: " + e.what());
+    }
+    BertTokenizer tokenizer = model::tokenizer_from_json(file->metadata().value("tokenizer", nlohmann::json()), origin);
+    check_vocab(tokenizer, config, origin);
+    classifier.max_length_ = resolve_max_length(options, tokenizer, config);
+    auto backend = make_cpu_backend(std::move(file), config, backend_options);
+    classifier.state_ = std::unique_ptr<State>(
+        new State{std::nullopt, std::move(config), std::move(tokenizer), std::move(backend)});
+    return classifier;
+  }
+  Checkpoint checkpoint = Checkpoint::load(model_path);
+  const BertConfig config = checkpoint.config();
+  BertTokenizer tokenizer = BertTokenizer::from_folder(model_path, config.max_position_embeddings);
+  check_vocab(tokenizer, config, model_path.string() + "/vocab.txt");
+  classifier.max_length_ = resolve_max_length(options, tokenizer, config);
+  classifier.state_ =
+      std::unique_ptr<State>(new State{std::move(checkpoint), config, std::move(tokenizer), nullptr});
+  classifier.state_->backend = make_cpu_backend(*classifier.state_->checkpoint, backend_options);
   return classifier;
 }
 
-const BertConfig& Classifier::config() const { return state_->checkpoint.config(); }
+const BertConfig& Classifier::config() const { return state_->config; }
 const BertTokenizer& Classifier::tokenizer() const { return state_->tokenizer; }
 std::string Classifier::backend_name() const { return state_->backend->name(); }
 

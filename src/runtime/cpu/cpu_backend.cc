@@ -7,6 +7,8 @@
 
 #include <omp.h>
 
+#include "model/compiled_file.h"
+#include "runtime/cpu/compiled_cpu_model.h"
 #include "runtime/cpu/fused_attention.h"
 #include "runtime/cpu/kernel_isa.h"
 #include "runtime/cpu/norm_kernels.h"
@@ -15,8 +17,10 @@
 
 namespace senti::cpu {
 
-CpuBackend::CpuBackend(const BertConfig& config, dnnl::engine engine, CpuModel model, const BackendOptions& options)
+CpuBackend::CpuBackend(const BertConfig& config, dnnl::engine engine, CpuModel model, const BackendOptions& options,
+                       std::shared_ptr<const void> keep_alive)
     : config_(config),
+      keep_alive_(std::move(keep_alive)),
       engine_(std::move(engine)),
       stream_(engine_),
       model_(std::move(model)),
@@ -28,8 +32,9 @@ CpuBackend::CpuBackend(const BertConfig& config, dnnl::engine engine, CpuModel m
 
 std::string CpuBackend::name() const {
   std::string matmul = model_.layers.empty() ? "none" : model_.layers.front().qkv.implementation();
+  const bool repacked = !model_.layers.empty() && model_.layers.front().qkv.repacked();
   return std::string("cpu-") + precision_name(model_.precision) + "-onednn (matmul " + matmul + ", kernels " +
-         kernel_isa_name(kernel_isa()) + ")";
+         kernel_isa_name(kernel_isa()) + (repacked ? ", weights re-packed for this CPU" : "") + ")";
 }
 
 void CpuBackend::ensure_capacity(std::size_t tokens, std::size_t sequences) {
@@ -106,6 +111,24 @@ std::unique_ptr<Backend> make_cpu_backend(const Checkpoint& checkpoint, const Ba
   dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   cpu::CpuModel model = cpu::pack_checkpoint(engine, checkpoint, precision);
   return std::make_unique<cpu::CpuBackend>(checkpoint.config(), engine, std::move(model), options);
+}
+
+}  // namespace senti
+
+namespace senti {
+
+std::unique_ptr<Backend> make_cpu_backend(std::shared_ptr<const model::CompiledFile> file, const BertConfig& config,
+                                          const BackendOptions& options) {
+  const std::string compiled = file->metadata().value("precision", std::string("?"));
+  if (options.precision != "auto" && options.precision != compiled) {
+    throw InvalidInputError(file->path().string() + " was compiled for " + compiled + ", but precision " +
+                            options.precision + " was asked for: recompile it (senti compile --precision " +
+                            options.precision + ") or ask for auto");
+  }
+  if (options.num_threads > 0) omp_set_num_threads(options.num_threads);
+  dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  cpu::CpuModel model = cpu::load_cpu_model(engine, *file, config);
+  return std::make_unique<cpu::CpuBackend>(config, engine, std::move(model), options, std::move(file));
 }
 
 }  // namespace senti

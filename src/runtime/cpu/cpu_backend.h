@@ -17,7 +17,8 @@ namespace senti::cpu {
 class CpuBackend final : public Backend {
  public:
   // The engine must be the one `model` was packed with.
-  CpuBackend(const BertConfig& config, dnnl::engine engine, CpuModel model, const BackendOptions& options);
+  CpuBackend(const BertConfig& config, dnnl::engine engine, CpuModel model, const BackendOptions& options,
+             std::shared_ptr<const void> keep_alive = nullptr);
 
   void forward(const PackedBatch& batch, float* logits) override;
   std::string name() const override;
@@ -27,6 +28,7 @@ class CpuBackend final : public Backend {
   void ensure_capacity(std::size_t tokens, std::size_t sequences);
 
   const BertConfig config_;
+  std::shared_ptr<const void> keep_alive_;  // a mapped compiled file the model points into
   dnnl::engine engine_;
   dnnl::stream stream_;
   CpuModel model_;

@@ -13,25 +13,35 @@ namespace {
 // Below this many multiply-adds the whole attention runs on the calling thread.
 constexpr std::size_t kParallelWork = 1 << 18;
 
-// One (sequence, head): for each query row, scores = q·Kᵀ·scale, softmax, context = P·V.
+// One (sequence, head). Kᵀ is copied once into `kt` ([head_dim, L]) so that each query's scores
+// are vector FMAs across keys (a per-key dot product would end in a horizontal sum per key); then
+// softmax in place and context = P·V vectorized across head_dim.
 SENTI_ALWAYS_INLINE void attend_body(const float* qkv, std::size_t begin, std::size_t length, std::size_t head,
-                                     std::size_t head_dim, std::size_t hidden, float scale, float* scores,
+                                     std::size_t head_dim, std::size_t hidden, float scale, float* scratch,
                                      float* context) {
   const std::size_t row = 3 * hidden;
   const float* q0 = qkv + head * head_dim;
   const float* k0 = qkv + hidden + head * head_dim;
   const float* v0 = qkv + 2 * hidden + head * head_dim;
+  float* kt = scratch;
+  float* scores = scratch + head_dim * length;
+  for (std::size_t j = 0; j < length; ++j) {
+    const float* k = k0 + (begin + j) * row;
+    for (std::size_t d = 0; d < head_dim; ++d) kt[d * length + j] = k[d] * scale;
+  }
   for (std::size_t i = begin; i < begin + length; ++i) {
     const float* q = q0 + i * row;
-    float max_score = -INFINITY;
-    for (std::size_t j = 0; j < length; ++j) {
-      const float* k = k0 + (begin + j) * row;
-      float dot = 0.f;
-#pragma omp simd reduction(+ : dot)
-      for (std::size_t d = 0; d < head_dim; ++d) dot += q[d] * k[d];
-      scores[j] = dot * scale;
-      max_score = std::max(max_score, scores[j]);
+#pragma omp simd
+    for (std::size_t j = 0; j < length; ++j) scores[j] = 0.f;
+    for (std::size_t d = 0; d < head_dim; ++d) {
+      const float qd = q[d];
+      const float* ktd = kt + d * length;
+#pragma omp simd
+      for (std::size_t j = 0; j < length; ++j) scores[j] += qd * ktd[j];
     }
+    float max_score = -INFINITY;
+#pragma omp simd reduction(max : max_score)
+    for (std::size_t j = 0; j < length; ++j) max_score = std::max(max_score, scores[j]);
     float sum = 0.f;
 #pragma omp simd reduction(+ : sum)
     for (std::size_t j = 0; j < length; ++j) {
@@ -78,10 +88,12 @@ AttendFn pick() {
   return attend_scalar;
 }
 
-// Per-thread score row, grown to the longest sequence seen (no allocation once warm).
-float* score_buffer(std::size_t length) {
+// Per-thread scratch (Kᵀ and one score row), grown to the longest sequence seen (no allocation
+// once warm).
+float* scratch_buffer(std::size_t length, std::size_t head_dim) {
   thread_local std::vector<float> buffer;
-  if (buffer.size() < length) buffer.resize(std::max<std::size_t>(length, 128));
+  const std::size_t need = (head_dim + 1) * std::max<std::size_t>(length, 128);
+  if (buffer.size() < need) buffer.resize(need);
   return buffer.data();
 }
 
@@ -102,14 +114,14 @@ void fused_attention(const float* qkv, const std::size_t* offsets, std::size_t n
   if (work < kParallelWork) {
     for (std::size_t t = 0; t < tasks; ++t) {
       const std::size_t s = t / heads, begin = offsets[s], length = offsets[s + 1] - begin;
-      if (length > 0) attend(qkv, begin, length, t % heads, head_dim, hidden, scale, score_buffer(length), context);
+      if (length > 0) attend(qkv, begin, length, t % heads, head_dim, hidden, scale, scratch_buffer(length, head_dim), context);
     }
     return;
   }
 #pragma omp parallel for schedule(dynamic, 1)
   for (std::size_t t = 0; t < tasks; ++t) {
     const std::size_t s = t / heads, begin = offsets[s], length = offsets[s + 1] - begin;
-    if (length > 0) attend(qkv, begin, length, t % heads, head_dim, hidden, scale, score_buffer(length), context);
+    if (length > 0) attend(qkv, begin, length, t % heads, head_dim, hidden, scale, scratch_buffer(length, head_dim), context);
   }
 }
 

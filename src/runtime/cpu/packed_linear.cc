@@ -159,6 +159,10 @@ PackedLinear::PackedLinear(const dnnl::engine& engine, const float* weight, cons
 
 PackedLinear::PackedLinear(const dnnl::engine& engine, PackedLinearData data, Activation activation)
     : engine_(engine), activation_(activation), data_(std::move(data)) {
+  if (data_.precision == Precision::kInt8 && data_.weight_limit > weight_limit()) {
+    throw ModelError("int8 weights compiled for a CPU with VNNI (8-bit weights) cannot run on this one (no VNNI: "
+                     "7-bit weights needed); compile the model on this host, or use fp32");
+  }
   const memory::desc any({dim(data_.in), dim(data_.out)}, weight_type(data_.precision), memory::format_tag::any);
   const memory::desc wanted = preferred_layout([&] { return make_pd(kLayoutQueryRows, any); }, data_.precision);
   if (wanted != data_.weights_desc) {

@@ -189,3 +189,43 @@ TEST(Compile, CliCompilesAndReportsAgreement) {
 
 }  // namespace
 }  // namespace senti
+
+namespace senti {
+namespace {
+
+// A file packed for this host's AVX-512 kernels, loaded where oneDNN is capped at AVX2: fp32 is
+// re-packed on load and gives the same labels; int8 (8-bit weights for VNNI) is refused clearly.
+TEST(Compile, FileFromAnotherIsaIsRepackedOrRefused) {
+  if (std::getenv("SENTI_COMPILE_CHILD") != nullptr) {
+    const auto dir = std::filesystem::path(std::getenv("SENTI_COMPILE_CHILD"));
+    Classifier repacked = Classifier::load(dir / "tiny-fp32.senti", with("auto"));
+    EXPECT_NE(repacked.backend_name().find("re-packed"), std::string::npos) << repacked.backend_name();
+    Classifier folder = Classifier::load(kTiny, with("fp32"));
+    const auto a = folder.classify(texts());
+    const auto b = repacked.classify(texts());
+    for (std::size_t i = 0; i < a.size(); ++i)
+      for (std::size_t k = 0; k < a[i].logits.size(); ++k) EXPECT_NEAR(a[i].logits[k], b[i].logits[k], 1e-5) << i;
+    if (std::filesystem::exists(dir / "tiny-int8.senti")) {
+      try {
+        Classifier::load(dir / "tiny-int8.senti", with("auto"));
+        ADD_FAILURE() << "int8 packed for VNNI loaded without VNNI";
+      } catch (const ModelError& e) {
+        EXPECT_NE(std::string(e.what()).find("VNNI"), std::string::npos) << e.what();
+      }
+    }
+    return;
+  }
+  if (detect_host().onednn_isa.find("AVX-512") == std::string::npos) GTEST_SKIP() << "needs an AVX-512 host";
+  compiled_tiny("fp32");
+  const bool vnni = detect_cpu_features().avx512_vnni;
+  if (vnni) compiled_tiny("int8");
+  const std::string command = "SENTI_COMPILE_CHILD='" + temp().path().string() +
+                              "' ONEDNN_MAX_CPU_ISA=AVX2 DNNL_MAX_CPU_ISA=AVX2 '" +
+                              std::filesystem::read_symlink("/proc/self/exe").string() +
+                              "' --gtest_filter=Compile.FileFromAnotherIsaIsRepackedOrRefused > '" +
+                              (temp().path() / "child.txt").string() + "' 2>&1";
+  EXPECT_EQ(std::system(command.c_str()), 0) << read_file(temp().path() / "child.txt");
+}
+
+}  // namespace
+}  // namespace senti

@@ -4,6 +4,8 @@
 #include <bit>
 #include <cmath>
 
+#include <immintrin.h>
+
 #include "runtime/cpu/kernel_isa.h"
 #include "runtime/cpu/vector_math.h"
 
@@ -59,10 +61,35 @@ SENTI_KERNEL_TARGET_AVX512 void to_bf16_avx512(const float* x, std::size_t n, ui
 SENTI_KERNEL_TARGET_AVX2 void to_bf16_avx2(const float* x, std::size_t n, uint16_t* out) { to_bf16_body(x, n, out); }
 void to_bf16_scalar(const float* x, std::size_t n, uint16_t* out) { to_bf16_body(x, n, out); }
 
+// GCC 12's AVX-512 intrinsic headers trip -Wmaybe-uninitialized on their own _mm512_undefined_ps().
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+// Explicit intrinsics here: GCC 12 leaves quantize_body's second loop scalar for AVX-512 (it
+// vectorizes only the SSE2 build), and this pass runs before every int8 matmul.
 SENTI_KERNEL_TARGET_AVX512 void quantize_avx512(const float* x, std::size_t rows, std::size_t cols, uint8_t* q,
                                                 float* s) {
-  quantize_body(x, rows, cols, q, s);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* row = x + r * cols;
+    __m512 vmax = _mm512_setzero_ps();
+    std::size_t c = 0;
+    for (; c + 16 <= cols; c += 16) vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_loadu_ps(row + c)));
+    const __mmask16 tail = static_cast<__mmask16>((1u << (cols - c)) - 1u);
+    if (c < cols) vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_maskz_loadu_ps(tail, row + c)));
+    const float amax = _mm512_reduce_max_ps(vmax);
+    s[r] = amax > 0.f ? amax / 127.f : 1.f;
+    const __m512 inv = _mm512_set1_ps(amax > 0.f ? 127.f / amax : 0.f);
+    const __m512 lo = _mm512_set1_ps(-127.f), hi = _mm512_set1_ps(127.f), offset = _mm512_set1_ps(128.5f);
+    uint8_t* out = q + r * cols;
+    // Truncating a positive value floors it, as quantize_body does.
+#define SENTI_QUANTIZE16(v) \
+  _mm512_cvttps_epi32(_mm512_add_ps(_mm512_min_ps(_mm512_max_ps(_mm512_mul_ps(v, inv), lo), hi), offset))
+    for (c = 0; c + 16 <= cols; c += 16)
+      _mm_storeu_si128(reinterpret_cast<__m128i*>(out + c), _mm512_cvtusepi32_epi8(SENTI_QUANTIZE16(_mm512_loadu_ps(row + c))));
+    if (c < cols) _mm512_mask_cvtusepi32_storeu_epi8(out + c, tail, SENTI_QUANTIZE16(_mm512_maskz_loadu_ps(tail, row + c)));
+#undef SENTI_QUANTIZE16
+  }
 }
+#pragma GCC diagnostic pop
 SENTI_KERNEL_TARGET_AVX2 void quantize_avx2(const float* x, std::size_t rows, std::size_t cols, uint8_t* q, float* s) {
   quantize_body(x, rows, cols, q, s);
 }

@@ -125,12 +125,11 @@ void for_row_blocks(std::size_t rows, std::size_t cols, Fn fn) {
 }  // namespace
 
 void to_bf16(const float* x, std::size_t n, uint16_t* out) {
-  const KernelIsa isa = kernel_isa();
-  for_row_blocks(1, n, [&](std::size_t, std::size_t) {
-    if (isa == KernelIsa::kAvx512) return to_bf16_avx512(x, n, out);
-    if (isa == KernelIsa::kAvx2) return to_bf16_avx2(x, n, out);
-    to_bf16_scalar(x, n, out);
-  });
+  switch (kernel_isa()) {
+    case KernelIsa::kAvx512: return to_bf16_avx512(x, n, out);
+    case KernelIsa::kAvx2: return to_bf16_avx2(x, n, out);
+    case KernelIsa::kScalar: return to_bf16_scalar(x, n, out);
+  }
 }
 
 void quantize_rows_u8(const float* x, std::size_t rows, std::size_t cols, uint8_t* q, float* row_scales) {

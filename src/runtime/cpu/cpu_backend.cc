@@ -26,6 +26,13 @@ CpuBackend::CpuBackend(const BertConfig& config, dnnl::engine engine, CpuModel m
       model_(std::move(model)),
       attention_(engine_, config_.num_attention_heads, config_.head_dim()) {
   if (options.num_threads > 0) omp_set_num_threads(options.num_threads);
+  // Primitives for the common short shapes are made now, not by the first requests of those sizes.
+  for (std::size_t rows : {16, 32, 48, 64}) {
+    for (auto& layer : model_.layers)
+      for (PackedLinear* linear : {&layer.qkv, &layer.attention_output, &layer.intermediate, &layer.output})
+        linear->prepare(rows);
+  }
+  for (auto& linear : model_.head) linear.prepare(1);
   const char* attention = std::getenv("SENTI_ATTENTION");
   onednn_attention_ = attention != nullptr && std::string_view(attention) == "onednn";
 }

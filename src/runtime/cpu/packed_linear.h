@@ -69,6 +69,10 @@ class PackedLinear {
   // bounds the number of distinct shapes, hence of primitive creations (JIT), to a few dozen.
   void forward(dnnl::stream& stream, const float* x, std::size_t rows, float* y, bool pad_rows = false);
 
+  // Creates the primitive for this row count now (JIT), so that the first request of that size
+  // does not pay for it.
+  void prepare(std::size_t rows) { plan_for(rows); }
+
   // rows rounded up to a shape bucket: 16 below 64, 32 below 256, 64 below 1024, then 256.
   static std::size_t padded_rows(std::size_t rows);
 

@@ -15,7 +15,7 @@ struct Totals {
     if (total <= 0) return;
     static const char* names[] = {"embedding+LN", "convert/quantize", "matmul (oneDNN)", "dequantize+bias+GELU",
                                   "attention", "residual+LN", "pooler+classifier"};
-    std::fprintf(stderr, "senti profile (SENTI_PROFILE): total %.3f s\n", total);
+    std::fprintf(stderr, "senti profile (SENTI_PROFILE, calling thread CPU time): total %.3f s\n", total);
     for (std::size_t i = 0; i < seconds.size(); ++i)
       std::fprintf(stderr, "  %-22s %8.3f s  %5.1f%%\n", names[i], seconds[i], 100.0 * seconds[i] / total);
   }

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <vector>
 
+#include <immintrin.h>
+
 #include "runtime/cpu/kernel_isa.h"
 #include "runtime/cpu/vector_math.h"
 
@@ -61,6 +63,70 @@ SENTI_ALWAYS_INLINE void attend_body(const float* qkv, std::size_t begin, std::s
   }
 }
 
+// AVX-512, head_dim 64 (BERT-base family): accumulators stay in registers. GCC's vectorization
+// of attend_body reloads and stores the score row for every one of the 64 dims, and the context
+// row for every key; this keeps 4 zmm of scores (64 keys) across the dims and the 64-float context
+// row in 4 zmm across the keys: ~3x less time at 55 tokens.
+template <int kVectors>
+SENTI_KERNEL_TARGET_AVX512 SENTI_ALWAYS_INLINE void scores_block(const float* q, const float* kt, std::size_t stride,
+                                                                 float* out) {
+  __m512 acc[kVectors];
+  for (int v = 0; v < kVectors; ++v) acc[v] = _mm512_setzero_ps();
+  for (std::size_t d = 0; d < 64; ++d) {
+    const __m512 qd = _mm512_set1_ps(q[d]);
+    const float* kd = kt + d * stride;
+    for (int v = 0; v < kVectors; ++v) acc[v] = _mm512_fmadd_ps(qd, _mm512_loadu_ps(kd + 16 * v), acc[v]);
+  }
+  for (int v = 0; v < kVectors; ++v) _mm512_storeu_ps(out + 16 * v, acc[v]);
+}
+
+SENTI_KERNEL_TARGET_AVX512 void attend_avx512_d64(const float* qkv, std::size_t begin, std::size_t length,
+                                                  std::size_t head, std::size_t head_dim, std::size_t hidden,
+                                                  float scale, float* scratch, float* context) {
+  (void)head_dim;  // 64
+  const std::size_t row = 3 * hidden, padded = (length + 15) / 16 * 16;
+  const float* q0 = qkv + head * 64;
+  const float* k0 = qkv + hidden + head * 64;
+  const float* v0 = qkv + 2 * hidden + head * 64;
+  float* kt = scratch;                // [64, padded], scaled, zero in the padding columns
+  float* scores = scratch + 64 * padded;
+  for (std::size_t j = 0; j < length; ++j) {
+    const float* k = k0 + (begin + j) * row;
+    for (std::size_t d = 0; d < 64; ++d) kt[d * padded + j] = k[d] * scale;
+  }
+  for (std::size_t j = length; j < padded; ++j)
+    for (std::size_t d = 0; d < 64; ++d) kt[d * padded + j] = 0.f;
+  for (std::size_t i = begin; i < begin + length; ++i) {
+    const float* q = q0 + i * row;
+    for (std::size_t j = 0; j < padded; j += 64) {
+      switch (std::min<std::size_t>(4, (padded - j) / 16)) {
+        case 4: scores_block<4>(q, kt + j, padded, scores + j); break;
+        case 3: scores_block<3>(q, kt + j, padded, scores + j); break;
+        case 2: scores_block<2>(q, kt + j, padded, scores + j); break;
+        default: scores_block<1>(q, kt + j, padded, scores + j); break;
+      }
+    }
+    float max_score = -INFINITY;
+#pragma omp simd reduction(max : max_score)
+    for (std::size_t j = 0; j < length; ++j) max_score = std::max(max_score, scores[j]);
+    float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+    for (std::size_t j = 0; j < length; ++j) {
+      scores[j] = fast_exp(scores[j] - max_score);
+      sum += scores[j];
+    }
+    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
+    for (std::size_t j = 0; j < length; ++j) {
+      const __m512 p = _mm512_set1_ps(scores[j]);
+      const float* v = v0 + (begin + j) * row;
+      for (int b = 0; b < 4; ++b) acc[b] = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 16 * b), acc[b]);
+    }
+    const __m512 inv = _mm512_set1_ps(1.f / sum);
+    float* out = context + i * hidden + head * 64;
+    for (int b = 0; b < 4; ++b) _mm512_storeu_ps(out + 16 * b, _mm512_mul_ps(acc[b], inv));
+  }
+}
+
 using AttendFn = void (*)(const float*, std::size_t, std::size_t, std::size_t, std::size_t, std::size_t, float,
                           float*, float*);
 
@@ -79,9 +145,9 @@ void attend_scalar(const float* qkv, std::size_t begin, std::size_t length, std:
   attend_body(qkv, begin, length, head, head_dim, hidden, scale, scores, context);
 }
 
-AttendFn pick() {
+AttendFn pick(std::size_t head_dim) {
   switch (kernel_isa()) {
-    case KernelIsa::kAvx512: return attend_avx512;
+    case KernelIsa::kAvx512: return head_dim == 64 ? attend_avx512_d64 : attend_avx512;
     case KernelIsa::kAvx2: return attend_avx2;
     case KernelIsa::kScalar: return attend_scalar;
   }
@@ -92,7 +158,7 @@ AttendFn pick() {
 // once warm).
 float* scratch_buffer(std::size_t length, std::size_t head_dim) {
   thread_local std::vector<float> buffer;
-  const std::size_t need = (head_dim + 1) * std::max<std::size_t>(length, 128);
+  const std::size_t need = (head_dim + 1) * (std::max<std::size_t>(length, 128) + 16);
   if (buffer.size() < need) buffer.resize(need);
   return buffer.data();
 }
@@ -101,7 +167,7 @@ float* scratch_buffer(std::size_t length, std::size_t head_dim) {
 
 void fused_attention(const float* qkv, const std::size_t* offsets, std::size_t num_sequences, std::size_t heads,
                      std::size_t head_dim, float* context) {
-  static const AttendFn attend = pick();
+  const AttendFn attend = pick(head_dim);
   const std::size_t hidden = heads * head_dim;
   const float scale = 1.f / std::sqrt(static_cast<float>(head_dim));
   std::size_t work = 0;

@@ -173,6 +173,41 @@ TEST(Compile, CorruptHeaderAndMetadataAreClearErrors) {
   expect_model_error(path, "outside");
 }
 
+// Random single-byte damage anywhere in the header and metadata: every load either works (the byte
+// was in a string, say) or fails with a senti::Error; nothing else is thrown and nothing crashes.
+TEST(Compile, RandomHeaderDamageNeverCrashes) {
+  const std::string good = read_file(compiled_tiny("fp32"));
+  uint64_t data_offset = 0;
+  std::memcpy(&data_offset, good.data() + 24, sizeof data_offset);
+  ASSERT_LT(data_offset, good.size());
+  const auto path = temp().path() / "fuzz.senti";
+  uint64_t state = 0x9E3779B97F4A7C15ull;
+  auto next = [&] {
+    state ^= state << 13;
+    state ^= state >> 7;
+    state ^= state << 17;
+    return state;
+  };
+  int loaded = 0, refused = 0;
+  for (int i = 0; i < 300; ++i) {
+    std::string bytes = good;
+    const std::size_t at = next() % data_offset;
+    bytes[at] = static_cast<char>(next() & 0xff);
+    write_file(path, bytes);
+    try {
+      Classifier c = Classifier::load(path, with("auto"));
+      c.classify(std::vector<std::string>{"好"});
+      ++loaded;
+    } catch (const Error&) {
+      ++refused;
+    } catch (const std::exception& e) {
+      ADD_FAILURE() << "byte " << at << ": not a senti::Error: " << e.what();
+    }
+  }
+  std::printf("random header damage: %d loaded, %d refused with a senti error\n", loaded, refused);
+  EXPECT_GT(refused, 0);
+}
+
 TEST(Compile, CliCompilesAndReportsAgreement) {
   const auto out = temp().path() / "cli.senti";
   const auto calibration = temp().path() / "calibration.jsonl";

@@ -1,6 +1,9 @@
 #include "runtime/cpu/compiled_cpu_model.h"
 
+#include <algorithm>
 #include <cstring>
+#include <utility>
+#include <vector>
 
 #include "senti/error.h"
 
@@ -26,6 +29,39 @@ json desc_to_json(const memory::desc& desc) {
               {"inner_blks", dims(b.inner_blks, b.inner_nblks)},
               {"inner_idxs", dims(b.inner_idxs, b.inner_nblks)},
               {"extra_flags", d.extra.flags}};
+}
+
+// A corrupt layout must not make a reorder read or write out of bounds: accept only dense blocked
+// layouts (every element once, no gaps) with sane padding and blocks, which is what oneDNN's
+// matmul kernels ask for.
+void check_dense_layout(const dnnl_memory_desc_t& d, const std::string& what) {
+  constexpr int64_t kMaxPadding = 256, kMaxBlock = 256;
+  const auto& b = d.format_desc.blocking;
+  if (b.inner_nblks > 4) throw ModelError(what + ": too many inner blocks");
+  int64_t block_size = 1;
+  int64_t per_dim_block[DNNL_MAX_NDIMS];
+  for (int i = 0; i < d.ndims; ++i) per_dim_block[i] = 1;
+  for (int k = 0; k < b.inner_nblks; ++k) {
+    if (b.inner_blks[k] < 1 || b.inner_blks[k] > kMaxBlock || b.inner_idxs[k] < 0 || b.inner_idxs[k] >= d.ndims)
+      throw ModelError(what + ": bad inner block");
+    per_dim_block[b.inner_idxs[k]] *= b.inner_blks[k];
+    block_size *= b.inner_blks[k];
+  }
+  for (int i = 0; i < d.ndims; ++i) {
+    if (d.dims[i] < 1 || d.padded_dims[i] < d.dims[i] || d.padded_dims[i] > d.dims[i] + kMaxPadding ||
+        d.padded_offsets[i] != 0 || per_dim_block[i] > kMaxBlock || d.padded_dims[i] % per_dim_block[i] != 0)
+      throw ModelError(what + ": bad layout padding or blocking");
+  }
+  // Outer strides, smallest first, must tile the blocks densely: block_size, then times each
+  // dimension's outer extent.
+  std::vector<std::pair<int64_t, int64_t>> outer;  // stride, outer extent
+  for (int i = 0; i < d.ndims; ++i) outer.emplace_back(b.strides[i], d.padded_dims[i] / per_dim_block[i]);
+  std::sort(outer.begin(), outer.end());
+  int64_t expected = block_size;
+  for (const auto& [stride, extent] : outer) {
+    if (extent > 1 && stride != expected) throw ModelError(what + ": layout is not dense");
+    expected *= extent;
+  }
 }
 
 memory::desc desc_from_json(const json& j, const std::string& what) {
@@ -59,6 +95,7 @@ memory::desc desc_from_json(const json& j, const std::string& what) {
     if (b.inner_idxs[i] >= ndims || b.inner_blks[i] == 0) throw ModelError(what + ": bad inner block");
   if (j.at("extra_flags").get<uint64_t>() != 0) throw ModelError(what + ": layouts with extra flags are not supported");
   if (d.offset0 != 0) throw ModelError(what + ": non-zero layout offset");
+  check_dense_layout(d, what);
   return memory::desc(d);
 }
 

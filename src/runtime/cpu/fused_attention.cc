@@ -67,17 +67,75 @@ SENTI_ALWAYS_INLINE void attend_body(const float* qkv, std::size_t begin, std::s
 // of attend_body reloads and stores the score row for every one of the 64 dims, and the context
 // row for every key; this keeps 4 zmm of scores (64 keys) across the dims and the 64-float context
 // row in 4 zmm across the keys: ~3x less time at 55 tokens.
-template <int kVectors>
-SENTI_KERNEL_TARGET_AVX512 SENTI_ALWAYS_INLINE void scores_block(const float* q, const float* kt, std::size_t stride,
-                                                                 float* out) {
-  __m512 acc[kVectors];
-  for (int v = 0; v < kVectors; ++v) acc[v] = _mm512_setzero_ps();
+// kQueries (1 or 2) query rows at once share each load of Kᵀ and V.
+template <int kVectors, int kQueries>
+SENTI_KERNEL_TARGET_AVX512 SENTI_ALWAYS_INLINE void scores_block(const float* q, std::size_t q_stride, const float* kt,
+                                                                 std::size_t stride, float* out,
+                                                                 std::size_t out_stride) {
+  __m512 acc[kQueries][kVectors];
+  for (int r = 0; r < kQueries; ++r)
+    for (int v = 0; v < kVectors; ++v) acc[r][v] = _mm512_setzero_ps();
   for (std::size_t d = 0; d < 64; ++d) {
-    const __m512 qd = _mm512_set1_ps(q[d]);
     const float* kd = kt + d * stride;
-    for (int v = 0; v < kVectors; ++v) acc[v] = _mm512_fmadd_ps(qd, _mm512_loadu_ps(kd + 16 * v), acc[v]);
+    __m512 k[kVectors];
+    for (int v = 0; v < kVectors; ++v) k[v] = _mm512_loadu_ps(kd + 16 * v);
+    for (int r = 0; r < kQueries; ++r) {
+      const __m512 qd = _mm512_set1_ps(q[r * q_stride + d]);
+      for (int v = 0; v < kVectors; ++v) acc[r][v] = _mm512_fmadd_ps(qd, k[v], acc[r][v]);
+    }
   }
-  for (int v = 0; v < kVectors; ++v) _mm512_storeu_ps(out + 16 * v, acc[v]);
+  for (int r = 0; r < kQueries; ++r)
+    for (int v = 0; v < kVectors; ++v) _mm512_storeu_ps(out + r * out_stride + 16 * v, acc[r][v]);
+}
+
+template <int kQueries>
+SENTI_KERNEL_TARGET_AVX512 SENTI_ALWAYS_INLINE void all_scores(const float* q, std::size_t q_stride, const float* kt,
+                                                               std::size_t padded, float* scores) {
+  for (std::size_t j = 0; j < padded; j += 64) {
+    switch (std::min<std::size_t>(4, (padded - j) / 16)) {
+      case 4: scores_block<4, kQueries>(q, q_stride, kt + j, padded, scores + j, padded); break;
+      case 3: scores_block<3, kQueries>(q, q_stride, kt + j, padded, scores + j, padded); break;
+      case 2: scores_block<2, kQueries>(q, q_stride, kt + j, padded, scores + j, padded); break;
+      default: scores_block<1, kQueries>(q, q_stride, kt + j, padded, scores + j, padded); break;
+    }
+  }
+}
+
+// Softmax numerators in place over `length` scores; returns 1 / their sum.
+SENTI_KERNEL_TARGET_AVX512 SENTI_ALWAYS_INLINE float exp_scores(float* scores, std::size_t length) {
+  float max_score = -INFINITY;
+#pragma omp simd reduction(max : max_score)
+  for (std::size_t j = 0; j < length; ++j) max_score = std::max(max_score, scores[j]);
+  float sum = 0.f;
+#pragma omp simd reduction(+ : sum)
+  for (std::size_t j = 0; j < length; ++j) {
+    scores[j] = fast_exp(scores[j] - max_score);
+    sum += scores[j];
+  }
+  return 1.f / sum;
+}
+
+template <int kQueries>
+SENTI_KERNEL_TARGET_AVX512 SENTI_ALWAYS_INLINE void weighted_values(const float* scores, std::size_t score_stride,
+                                                                    const float* inv, const float* v0,
+                                                                    std::size_t row, std::size_t length, float* out,
+                                                                    std::size_t out_stride) {
+  __m512 acc[kQueries][4];
+  for (int r = 0; r < kQueries; ++r)
+    for (int b = 0; b < 4; ++b) acc[r][b] = _mm512_setzero_ps();
+  for (std::size_t j = 0; j < length; ++j) {
+    const float* v = v0 + j * row;
+    __m512 vv[4];
+    for (int b = 0; b < 4; ++b) vv[b] = _mm512_loadu_ps(v + 16 * b);
+    for (int r = 0; r < kQueries; ++r) {
+      const __m512 p = _mm512_set1_ps(scores[r * score_stride + j]);
+      for (int b = 0; b < 4; ++b) acc[r][b] = _mm512_fmadd_ps(p, vv[b], acc[r][b]);
+    }
+  }
+  for (int r = 0; r < kQueries; ++r) {
+    const __m512 scale = _mm512_set1_ps(inv[r]);
+    for (int b = 0; b < 4; ++b) _mm512_storeu_ps(out + r * out_stride + 16 * b, _mm512_mul_ps(acc[r][b], scale));
+  }
 }
 
 SENTI_KERNEL_TARGET_AVX512 void attend_avx512_d64(const float* qkv, std::size_t begin, std::size_t length,
@@ -87,43 +145,25 @@ SENTI_KERNEL_TARGET_AVX512 void attend_avx512_d64(const float* qkv, std::size_t 
   const std::size_t row = 3 * hidden, padded = (length + 15) / 16 * 16;
   const float* q0 = qkv + head * 64;
   const float* k0 = qkv + hidden + head * 64;
-  const float* v0 = qkv + 2 * hidden + head * 64;
-  float* kt = scratch;                // [64, padded], scaled, zero in the padding columns
-  float* scores = scratch + 64 * padded;
+  const float* v0 = qkv + 2 * hidden + head * 64 + begin * row;
+  float* kt = scratch;                     // [64, padded], scaled, zero in the padding columns
+  float* scores = scratch + 64 * padded;   // two rows of `padded`
   for (std::size_t j = 0; j < length; ++j) {
     const float* k = k0 + (begin + j) * row;
     for (std::size_t d = 0; d < 64; ++d) kt[d * padded + j] = k[d] * scale;
   }
   for (std::size_t j = length; j < padded; ++j)
     for (std::size_t d = 0; d < 64; ++d) kt[d * padded + j] = 0.f;
-  for (std::size_t i = begin; i < begin + length; ++i) {
-    const float* q = q0 + i * row;
-    for (std::size_t j = 0; j < padded; j += 64) {
-      switch (std::min<std::size_t>(4, (padded - j) / 16)) {
-        case 4: scores_block<4>(q, kt + j, padded, scores + j); break;
-        case 3: scores_block<3>(q, kt + j, padded, scores + j); break;
-        case 2: scores_block<2>(q, kt + j, padded, scores + j); break;
-        default: scores_block<1>(q, kt + j, padded, scores + j); break;
-      }
-    }
-    float max_score = -INFINITY;
-#pragma omp simd reduction(max : max_score)
-    for (std::size_t j = 0; j < length; ++j) max_score = std::max(max_score, scores[j]);
-    float sum = 0.f;
-#pragma omp simd reduction(+ : sum)
-    for (std::size_t j = 0; j < length; ++j) {
-      scores[j] = fast_exp(scores[j] - max_score);
-      sum += scores[j];
-    }
-    __m512 acc[4] = {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps(), _mm512_setzero_ps()};
-    for (std::size_t j = 0; j < length; ++j) {
-      const __m512 p = _mm512_set1_ps(scores[j]);
-      const float* v = v0 + (begin + j) * row;
-      for (int b = 0; b < 4; ++b) acc[b] = _mm512_fmadd_ps(p, _mm512_loadu_ps(v + 16 * b), acc[b]);
-    }
-    const __m512 inv = _mm512_set1_ps(1.f / sum);
-    float* out = context + i * hidden + head * 64;
-    for (int b = 0; b < 4; ++b) _mm512_storeu_ps(out + 16 * b, _mm512_mul_ps(acc[b], inv));
+  std::size_t i = begin;
+  for (; i + 2 <= begin + length; i += 2) {
+    all_scores<2>(q0 + i * row, row, kt, padded, scores);
+    const float inv[2] = {exp_scores(scores, length), exp_scores(scores + padded, length)};
+    weighted_values<2>(scores, padded, inv, v0, row, length, context + i * hidden + head * 64, hidden);
+  }
+  if (i < begin + length) {
+    all_scores<1>(q0 + i * row, row, kt, padded, scores);
+    const float inv[1] = {exp_scores(scores, length)};
+    weighted_values<1>(scores, padded, inv, v0, row, length, context + i * hidden + head * 64, hidden);
   }
 }
 
@@ -158,7 +198,7 @@ AttendFn pick(std::size_t head_dim) {
 // once warm).
 float* scratch_buffer(std::size_t length, std::size_t head_dim) {
   thread_local std::vector<float> buffer;
-  const std::size_t need = (head_dim + 1) * (std::max<std::size_t>(length, 128) + 16);
+  const std::size_t need = (head_dim + 2) * (std::max<std::size_t>(length, 128) + 16);
   if (buffer.size() < need) buffer.resize(need);
   return buffer.data();
 }

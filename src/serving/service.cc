@@ -1,0 +1,544 @@
+#include "serving/service.h"
+
+#include <algorithm>
+#include <exception>
+#include <limits>
+#include <mutex>
+#include <numeric>
+
+#include "senti/error.h"
+#include "serving/http_util.h"
+#include "serving/logging.h"
+
+namespace senti::serving {
+
+using nlohmann::json;
+using Clock = std::chrono::steady_clock;
+
+namespace {
+
+double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// A request that cannot be served, raised while reading it and turned into an error response.
+struct RequestError {
+  int status;
+  std::string message;
+  std::string type = "validation";
+};
+
+[[noreturn]] void reject(int status, std::string message) { throw RequestError{status, std::move(message)}; }
+
+HttpResponse json_response(int status, const json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = dump_json(body);
+  return r;
+}
+
+std::string format_ms(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", ms);
+  return buf;
+}
+
+// [{"label","score"}...] by score, highest first.
+json ranked_scores(const Prediction& p, const BertConfig& config, bool raw) {
+  const std::vector<float>& values = raw ? p.logits : p.scores;
+  std::vector<std::size_t> order(values.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return values[a] > values[b]; });
+  json out = json::array();
+  for (const std::size_t i : order) {
+    const std::string& label = i < config.labels.size() ? config.labels[i] : std::to_string(i);
+    out.push_back({{"label", label}, {"score", values[i]}});
+  }
+  return out;
+}
+
+// Which endpoint a path is, for metrics labels (bounded: never the raw path).
+std::string endpoint_of(std::string_view path) {
+  static const std::vector<std::string_view> fixed = {"/predict", "/health", "/info", "/metrics", "/openapi.json",
+                                                      "/v2", "/v2/health/live", "/v2/health/ready"};
+  for (const auto f : fixed)
+    if (path == f) return std::string(f);
+  if (path.starts_with("/v2/models/")) {
+    if (path.ends_with("/infer")) return "/v2/models/infer";
+    if (path.ends_with("/ready")) return "/v2/models/ready";
+    return "/v2/models";
+  }
+  return "other";
+}
+
+}  // namespace
+
+std::string dump_json(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+struct Service::Call {
+  Clock::time_point start = Clock::now();
+  std::string method;
+  std::string path;
+  std::string endpoint;
+  Responder respond;
+  Post post;
+  bool admitted = false;
+  bool done = false;
+};
+
+Service::Service(const Classifier& classifier, Batcher& batcher, Metrics& metrics, ServiceSettings settings)
+    : tokenizer_(classifier.tokenizer()),
+      config_(classifier.config()),
+      max_length_(classifier.max_length()),
+      backend_(classifier.backend_name()),
+      batcher_(batcher),
+      metrics_(metrics),
+      settings_(std::move(settings)) {}
+
+HttpResponse Service::transport_error(int status, std::string_view message, std::string_view type) {
+  metrics_.count_request("other", status, type, 0);
+  log_event(spdlog::level::warn, "request rejected",
+            {{"status", status}, {"error", std::string(message)}, {"error_type", std::string(type)}});
+  HttpResponse r;
+  r.status = status;
+  r.body = error_body(message, type);
+  return r;
+}
+
+void Service::finish(const std::shared_ptr<Call>& call, HttpResponse response, std::string_view outcome) {
+  if (call->done) return;
+  call->done = true;
+  const double ms = ms_since(call->start);
+  if (call->admitted) {
+    --in_flight_;
+    --metrics_.in_flight;
+  }
+  metrics_.count_request(call->endpoint, response.status, outcome, ms / 1000.0);
+  if (response.status >= 400) {
+    log_event(response.status >= 500 ? spdlog::level::err : spdlog::level::warn, "request failed",
+              {{"method", call->method},
+               {"path", call->path},
+               {"status", response.status},
+               {"error_type", std::string(outcome)},
+               {"error", json::parse(response.body, nullptr, false).value("error", "")},
+               {"ms", ms}});
+  }
+  try {
+    call->respond(std::move(response));
+  } catch (...) {
+    // The connection is gone; nothing else to do.
+  }
+}
+
+void Service::fail(const std::shared_ptr<Call>& call, int status, std::string_view message, std::string_view type) {
+  HttpResponse r;
+  r.status = status;
+  r.body = error_body(message, type);
+  finish(call, std::move(r), type);
+}
+
+void Service::handle(HttpRequest request, Responder respond, Post post) {
+  auto call = std::make_shared<Call>();
+  call->method = request.method;
+  call->respond = std::move(respond);
+  call->post = std::move(post);
+  try {
+    const Target target = split_target(request.target);
+    call->path = std::string(target.path);
+    call->endpoint = endpoint_of(target.path);
+    route(call, request);
+  } catch (const RequestError& e) {
+    fail(call, e.status, e.message, e.type);
+  } catch (const InvalidInputError& e) {
+    fail(call, 400, e.what(), "validation");
+  } catch (const std::exception& e) {
+    fail(call, 500, std::string("internal error: ") + e.what(), "backend");
+  } catch (...) {
+    fail(call, 500, "internal error", "backend");
+  }
+}
+
+void Service::route(const std::shared_ptr<Call>& call, const HttpRequest& request) {
+  const Target target = split_target(request.target);
+  const std::string_view path = target.path;
+  const std::string& method = request.method;
+  auto allow = [&](std::string_view allowed) {
+    if (method == allowed || (allowed == "GET" && method == "HEAD")) return true;
+    throw RequestError{405, "method " + method + " is not allowed on " + std::string(path) + "; use " +
+                                std::string(allowed), "method_not_allowed"};
+  };
+  const std::string models_prefix = "/v2/models/";
+
+  if (path == "/predict") {
+    if (method == "GET" || method == "HEAD") return predict_get(call, target.query);
+    if (method == "POST") return predict_tei(call, request.body);
+    throw RequestError{405, "method " + method + " is not allowed on /predict; use GET or POST", "method_not_allowed"};
+  }
+  if (path == "/health" || path == "/v2/health/live" || path == "/v2/health/ready") {
+    allow("GET");
+    const bool live_only = path == "/v2/health/live";
+    if (draining_ && !live_only) return fail(call, 503, "the server is shutting down", "unhealthy");
+    return finish(call, json_response(200, {{"status", "ok"}}), "success");
+  }
+  if (path == "/info") {
+    allow("GET");
+    return finish(call, json_response(200, info()), "success");
+  }
+  if (path == "/metrics") {
+    allow("GET");
+    HttpResponse r;
+    r.body = metrics_.render();
+    r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+    return finish(call, std::move(r), "success");
+  }
+  if (path == "/openapi.json") {
+    allow("GET");
+    return finish(call, json_response(200, openapi()), "success");
+  }
+  if (path == "/v2") {
+    allow("GET");
+    return finish(call, json_response(200, {{"name", "senti"}, {"version", settings_.version}, {"extensions", json::array()}}),
+                  "success");
+  }
+  if (path.starts_with(models_prefix)) {
+    std::string_view rest = path.substr(models_prefix.size());
+    std::string_view action;
+    if (const std::size_t slash = rest.find('/'); slash != std::string_view::npos) {
+      action = rest.substr(slash + 1);
+      rest = rest.substr(0, slash);
+    }
+    auto decoded = percent_decode(rest, false);
+    if (!decoded || *decoded != settings_.model_name)
+      throw RequestError{404, "model \"" + std::string(rest) + "\" not found; this server serves \"" +
+                                  settings_.model_name + "\"", "not_found"};
+    // Optional /versions/{v} segment: the model has one version, "1".
+    if (action.starts_with("versions/")) {
+      std::string_view v = action.substr(9);
+      const std::size_t slash = v.find('/');
+      const std::string_view version = v.substr(0, slash);
+      if (version != "1") throw RequestError{404, "model version \"" + std::string(version) + "\" not found", "not_found"};
+      action = slash == std::string_view::npos ? std::string_view{} : v.substr(slash + 1);
+    }
+    if (action.empty()) {
+      allow("GET");
+      return finish(call, json_response(200, kserve_model_metadata()), "success");
+    }
+    if (action == "ready") {
+      allow("GET");
+      if (draining_) return fail(call, 503, "the server is shutting down", "unhealthy");
+      return finish(call, json_response(200, {{"name", settings_.model_name}, {"ready", true}}), "success");
+    }
+    if (action == "infer") {
+      allow("POST");
+      return kserve_infer(call, request.body);
+    }
+  }
+  throw RequestError{404, "no such endpoint: " + std::string(path) + " (see /openapi.json)", "not_found"};
+}
+
+bool Service::admit(const std::shared_ptr<Call>& call) {
+  const std::size_t before = in_flight_.fetch_add(1);
+  if (before >= settings_.max_concurrent_requests) {
+    --in_flight_;
+    fail(call, 429,
+         "model is overloaded: " + std::to_string(settings_.max_concurrent_requests) +
+             " requests are already in flight (--max-concurrent-requests)",
+         "overloaded");
+    return false;
+  }
+  call->admitted = true;
+  ++metrics_.in_flight;
+  return true;
+}
+
+void Service::predict_get(const std::shared_ptr<Call>& call, std::string_view query) {
+  auto params = parse_query(query);
+  if (!params) reject(400, "the query string has a malformed %-escape");
+  const std::string* text = nullptr;
+  for (const auto& [key, value] : *params)
+    if (key == "text") text = &value;
+  if (text == nullptr) reject(400, "missing query parameter: use GET /predict?text=...");
+  std::vector<TextInput> inputs{{*text, std::nullopt}};
+  const BertConfig& config = config_;
+  std::string text_copy = *text;
+  predict(call, std::move(inputs), true,
+          [text_copy, &config](const std::vector<Prediction>& predictions, const Timing& timing) {
+            const Prediction& p = predictions.front();
+            // The seed's key order.
+            const nlohmann::ordered_json body = {{"text", text_copy},
+                                                 {"sentiment", p.display_label.empty() ? p.label : p.display_label},
+                                                 {"label", p.label},
+                                                 {"score", p.score},
+                                                 {"latency_ms", timing.total_ms}};
+            HttpResponse r;
+            r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
+            return r;
+          });
+}
+
+void Service::predict_tei(const std::shared_ptr<Call>& call, const std::string& body) {
+  const json request = json::parse(body, nullptr, false);
+  if (request.is_discarded()) reject(400, "the body is not valid JSON");
+  if (!request.is_object()) reject(400, "the body must be a JSON object such as {\"inputs\": \"text\"}");
+  const auto inputs_it = request.find("inputs");
+  if (inputs_it == request.end()) reject(400, "missing field \"inputs\"");
+  bool raw_scores = false, truncate = true;
+  if (auto it = request.find("raw_scores"); it != request.end() && !it->is_null()) {
+    if (!it->is_boolean()) reject(400, "\"raw_scores\" must be true or false");
+    raw_scores = it->get<bool>();
+  }
+  if (auto it = request.find("truncate"); it != request.end() && !it->is_null()) {
+    if (!it->is_boolean()) reject(400, "\"truncate\" must be true or false");
+    truncate = it->get<bool>();
+  }
+  const json& in = *inputs_it;
+  std::vector<TextInput> inputs;
+  bool batch = false;
+  if (in.is_string()) {
+    inputs.push_back({in.get<std::string>(), std::nullopt});
+  } else if (in.is_array()) {
+    batch = true;
+    if (in.empty()) reject(422, "\"inputs\" cannot be an empty list");
+    if (in.size() > settings_.max_client_batch_size)
+      reject(422, "batch size " + std::to_string(in.size()) + " is over the maximum of " +
+                      std::to_string(settings_.max_client_batch_size) + " (--max-client-batch-size)");
+    for (const json& item : in) {
+      if (item.is_string()) {
+        inputs.push_back({item.get<std::string>(), std::nullopt});
+      } else if (item.is_array() && item.size() == 1 && item[0].is_string()) {
+        inputs.push_back({item[0].get<std::string>(), std::nullopt});
+      } else if (item.is_array() && item.size() == 2 && item[0].is_string() && item[1].is_string()) {
+        inputs.push_back({item[0].get<std::string>(), item[1].get<std::string>()});
+      } else {
+        reject(400, "each item of \"inputs\" must be a string, [text] or [text, text_pair]");
+      }
+    }
+  } else {
+    reject(400, "\"inputs\" must be a string or a list of texts");
+  }
+  const BertConfig& config = config_;
+  predict(call, std::move(inputs), truncate,
+          [batch, raw_scores, &config](const std::vector<Prediction>& predictions, const Timing&) {
+            if (!batch) return json_response(200, ranked_scores(predictions.front(), config, raw_scores));
+            json out = json::array();
+            for (const auto& p : predictions) out.push_back(ranked_scores(p, config, raw_scores));
+            return json_response(200, out);
+          });
+}
+
+void Service::kserve_infer(const std::shared_ptr<Call>& call, const std::string& body) {
+  const json request = json::parse(body, nullptr, false);
+  if (request.is_discarded()) reject(400, "the body is not valid JSON");
+  if (!request.is_object()) reject(400, "the body must be a JSON object with \"inputs\"");
+  const auto inputs_it = request.find("inputs");
+  if (inputs_it == request.end() || !inputs_it->is_array() || inputs_it->empty())
+    reject(400, "\"inputs\" must be a non-empty list of tensors");
+  const json* tensor = nullptr;
+  if (inputs_it->size() == 1) {
+    tensor = &(*inputs_it)[0];
+  } else {
+    for (const json& t : *inputs_it)
+      if (t.is_object() && t.value("name", "") == "text") tensor = &t;
+    if (tensor == nullptr) reject(400, "several input tensors given and none is named \"text\"");
+  }
+  if (!tensor->is_object()) reject(400, "an input tensor must be an object");
+  if (!tensor->contains("name") || !(*tensor)["name"].is_string()) reject(400, "the input tensor needs a \"name\"");
+  const auto datatype = tensor->find("datatype");
+  if (datatype == tensor->end() || !datatype->is_string() || *datatype != "BYTES")
+    reject(400, "the input tensor's \"datatype\" must be \"BYTES\"");
+  const auto shape = tensor->find("shape");
+  if (shape == tensor->end() || !shape->is_array() || shape->empty()) reject(400, "the input tensor needs a \"shape\"");
+  std::size_t elements = 1;
+  for (const json& d : *shape) {
+    if (!d.is_number_unsigned()) reject(400, "\"shape\" must hold non-negative integers");
+    elements *= std::min<std::size_t>(d.get<std::size_t>(), 1u << 20);
+  }
+  const auto data = tensor->find("data");
+  if (data == tensor->end() || !data->is_array()) reject(400, "the input tensor needs \"data\", a list of strings");
+  std::vector<TextInput> inputs;
+  // Row-major data, flat or nested one level ([["a"], ["b"]]).
+  for (const json& d : *data) {
+    if (d.is_string()) {
+      inputs.push_back({d.get<std::string>(), std::nullopt});
+    } else if (d.is_array()) {
+      for (const json& e : d) {
+        if (!e.is_string()) reject(400, "\"data\" must hold strings");
+        inputs.push_back({e.get<std::string>(), std::nullopt});
+      }
+    } else {
+      reject(400, "\"data\" must hold strings");
+    }
+    if (inputs.size() > settings_.max_client_batch_size) break;
+  }
+  if (inputs.empty()) reject(422, "the input tensor has no texts");
+  if (inputs.size() > settings_.max_client_batch_size)
+    reject(422, "batch size is over the maximum of " + std::to_string(settings_.max_client_batch_size) +
+                    " (--max-client-batch-size)");
+  if (elements != inputs.size())
+    reject(422, "\"shape\" says " + std::to_string(elements) + " elements but \"data\" has " +
+                    std::to_string(inputs.size()));
+  json id = request.contains("id") ? request["id"] : json();
+  const std::string model_name = settings_.model_name;
+  const BertConfig& config = config_;
+  predict(call, std::move(inputs), true,
+          [id, model_name, &config](const std::vector<Prediction>& predictions, const Timing&) {
+            const std::size_t n = predictions.size();
+            json labels = json::array(), scores = json::array(), all = json::array();
+            for (const auto& p : predictions) {
+              labels.push_back(p.label);
+              scores.push_back(p.score);
+              for (const float s : p.scores) all.push_back(s);
+            }
+            json out = {{"model_name", model_name},
+                        {"model_version", "1"},
+                        {"outputs",
+                         {{{"name", "label"}, {"datatype", "BYTES"}, {"shape", {n}}, {"data", labels}},
+                          {{"name", "score"}, {"datatype", "FP32"}, {"shape", {n}}, {"data", scores}},
+                          {{"name", "scores"}, {"datatype", "FP32"}, {"shape", {n, config.num_labels()}}, {"data", all}}}}};
+            if (!id.is_null()) out["id"] = id;
+            return json_response(200, out);
+          });
+}
+
+void Service::predict(const std::shared_ptr<Call>& call, std::vector<TextInput> inputs, bool truncate, Render render) {
+  // Validate every text before taking a slot.
+  std::size_t characters = 0;
+  for (std::size_t i = 0; i < inputs.size(); ++i) {
+    const std::string where = inputs.size() > 1 ? " (input " + std::to_string(i) + ")" : "";
+    for (const std::string* s : {&inputs[i].text, inputs[i].pair ? &*inputs[i].pair : nullptr}) {
+      if (s == nullptr) continue;
+      if (!is_valid_utf8(*s)) reject(400, "the text is not valid UTF-8" + where);
+      if (s->empty()) reject(422, "the text is empty" + where);
+      characters += s->size();
+    }
+  }
+  if (!admit(call)) return;
+
+  const auto tokenize_start = Clock::now();
+  std::vector<Encoding> encodings;
+  encodings.reserve(inputs.size());
+  try {
+    for (std::size_t i = 0; i < inputs.size(); ++i) {
+      const auto& in = inputs[i];
+      std::optional<std::string_view> pair;
+      if (in.pair) pair = *in.pair;
+      if (truncate) {
+        encodings.push_back(tokenizer_.encode(in.text, pair, max_length_));
+      } else {
+        // Untruncated length first, to say how long it is.
+        Encoding full = tokenizer_.encode(in.text, pair, std::numeric_limits<std::size_t>::max() / 2);
+        if (full.input_ids.size() > max_length_)
+          reject(422, "input" + (inputs.size() > 1 ? " " + std::to_string(i) : std::string()) + " is " +
+                          std::to_string(full.input_ids.size()) + " tokens long, over the model maximum of " +
+                          std::to_string(max_length_) + "; send \"truncate\": true to truncate it");
+        encodings.push_back(std::move(full));
+      }
+    }
+  } catch (const RequestError& e) {
+    return fail(call, e.status, e.message, e.type);
+  } catch (const InvalidInputError& e) {
+    return fail(call, 400, e.what(), "validation");
+  }
+  const double tokenization_ms = ms_since(tokenize_start);
+  metrics_.observe_tokenization(tokenization_ms / 1000.0);
+  metrics_.observe_texts(encodings.size());
+
+  struct Pending {
+    std::mutex mutex;
+    std::vector<ItemResult> results;
+    std::size_t remaining = 0;
+    std::size_t tokens = 0;
+  };
+  auto pending = std::make_shared<Pending>();
+  pending->results.resize(encodings.size());
+  pending->remaining = encodings.size();
+  for (const auto& e : encodings) pending->tokens += e.input_ids.size();
+
+  auto complete = [this, call, pending, render = std::move(render), tokenization_ms, characters]() {
+    Timing timing;
+    timing.tokenization_ms = tokenization_ms;
+    timing.tokens = pending->tokens;
+    timing.characters = characters;
+    std::vector<Prediction> predictions;
+    predictions.reserve(pending->results.size());
+    std::string error;
+    for (auto& r : pending->results) {
+      timing.queue_ms = std::max(timing.queue_ms, r.queue_ms);
+      timing.inference_ms = std::max(timing.inference_ms, r.inference_ms);
+      timing.batch_size = std::max(timing.batch_size, r.batch_size);
+      if (!r.ok && error.empty()) error = r.error.empty() ? "inference failed" : r.error;
+      predictions.push_back(std::move(r.prediction));
+    }
+    timing.total_ms = ms_since(call->start);
+    if (!error.empty()) {
+      if (draining_) return fail(call, 503, error, "unhealthy");
+      return fail(call, 500, "inference failed: " + error, "backend");
+    }
+    HttpResponse response;
+    try {
+      response = render(predictions, timing);
+    } catch (const std::exception& e) {
+      return fail(call, 500, std::string("cannot render the answer: ") + e.what(), "backend");
+    }
+    response.headers.emplace_back("x-total-time", format_ms(timing.total_ms));
+    response.headers.emplace_back("x-tokenization-time", format_ms(timing.tokenization_ms));
+    response.headers.emplace_back("x-queue-time", format_ms(timing.queue_ms));
+    response.headers.emplace_back("x-inference-time", format_ms(timing.inference_ms));
+    response.headers.emplace_back("x-compute-tokens", std::to_string(timing.tokens));
+    response.headers.emplace_back("x-compute-characters", std::to_string(timing.characters));
+    response.headers.emplace_back("x-batch-size", std::to_string(timing.batch_size));
+    finish(call, std::move(response), "success");
+  };
+  auto shared_complete = std::make_shared<decltype(complete)>(std::move(complete));
+
+  for (std::size_t i = 0; i < encodings.size(); ++i) {
+    batcher_.submit(std::move(encodings[i]), [this, pending, i, call, shared_complete](ItemResult&& result) {
+      metrics_.observe_queue(result.queue_ms / 1000.0);
+      bool last = false;
+      {
+        std::lock_guard lock(pending->mutex);
+        pending->results[i] = std::move(result);
+        last = --pending->remaining == 0;
+      }
+      if (last) call->post([shared_complete] { (*shared_complete)(); });
+    });
+  }
+}
+
+json Service::info() const {
+  json labels = json::array();
+  for (std::size_t i = 0; i < config_.labels.size(); ++i) {
+    const std::string display = i < config_.label_display.size() ? config_.label_display[i] : config_.labels[i];
+    labels.push_back({{"id", i}, {"label", config_.labels[i]}, {"display", display}});
+  }
+  return {{"model", settings_.model_name},
+          {"model_path", settings_.model_path},
+          {"model_type", "bert"},
+          {"labels", labels},
+          {"max_input_length", max_length_},
+          {"precision", settings_.precision},
+          {"backend", backend_},
+          {"version", settings_.version},
+          {"max_concurrent_requests", settings_.max_concurrent_requests},
+          {"max_client_batch_size", settings_.max_client_batch_size},
+          {"payload_limit", settings_.payload_limit},
+          {"max_batch_tokens", settings_.batch.max_batch_tokens},
+          {"max_batch_requests", settings_.batch.max_batch_requests},
+          {"max_batch_delay_us", settings_.batch.max_batch_delay.count()}};
+}
+
+json Service::kserve_model_metadata() const {
+  const auto n = config_.num_labels();
+  return {{"name", settings_.model_name},
+          {"versions", {"1"}},
+          {"platform", "senti"},
+          {"inputs", {{{"name", "text"}, {"datatype", "BYTES"}, {"shape", {-1}}}}},
+          {"outputs",
+           {{{"name", "label"}, {"datatype", "BYTES"}, {"shape", {-1}}},
+            {{"name", "score"}, {"datatype", "FP32"}, {"shape", {-1}}},
+            {{"name", "scores"}, {"datatype", "FP32"}, {"shape", {-1, static_cast<long>(n)}}}}}};
+}
+
+json Service::openapi() const { return openapi_document(settings_.version, settings_.model_name); }
+
+}  // namespace senti::serving

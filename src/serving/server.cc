@@ -73,6 +73,7 @@ class Session : public std::enable_shared_from_this<Session> {
   bool busy_ = false;
   bool closed_ = false;
   bool keep_alive_ = true;
+  bool linger_ = false;
   unsigned version_ = 11;
   std::string method_;
 };
@@ -289,13 +290,17 @@ void Session::on_write(error_code ec, bool close_after) {
   busy_ = false;
   response_.reset();
   if (ec) return close();
-  if (close_after) return linger_close();
+  // Rejected before its body was read: the client may still be sending it.
+  if (linger_) return linger_close();
+  // Draining may have begun while this request was served (close_if_idle then saw it busy).
+  if (close_after || server_.draining()) return close();
   read_header();
 }
 
 void Session::reject(int status, std::string_view message, std::string_view type) {
   busy_ = true;
   keep_alive_ = false;
+  linger_ = true;
   respond(server_.service().transport_error(status, message, type), true);
 }
 

@@ -349,7 +349,7 @@ TEST(ServeCli, JsonLogsAreOneObjectPerLine) {
   ASSERT_NE(server.port(), 0);
   HttpClient c(server.port());
   c.get("/nope");
-  ASSERT_EQ(server.stop(SIGINT), 0);
+  ASSERT_EQ(server.stop(SIGINT), 0) << server.log();
   std::istringstream lines(server.log());
   std::string line;
   int count = 0;

@@ -140,7 +140,11 @@ TEST(ServeLoad, KilledServerFailsClientsInsteadOfHanging) {
       }
     });
   }
-  std::this_thread::sleep_for(std::chrono::milliseconds(700));
+  // Under load: answers flowing (a first batch of new shapes may be slow on a busy machine).
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (answers.load() < 16 && std::chrono::steady_clock::now() < deadline)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
   const auto killed_at = std::chrono::steady_clock::now();
   server.kill();
   stop = true;

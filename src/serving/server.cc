@@ -57,7 +57,7 @@ class Session : public std::enable_shared_from_this<Session> {
   void read_body();
   void on_body(error_code ec);
   void dispatch();
-  void respond(HttpResponse response, bool close_after);
+  void respond(HttpResponse response, bool close_after, bool head = false);
   void write_continue();
   void on_write(error_code ec, bool close_after);
   // Answers an error the service never saw (over-limit or unparsable request), then closes.
@@ -262,14 +262,11 @@ void Session::dispatch() {
   const bool head = request.method() == http::verb::head;
   server_.service().handle(
       std::move(req),
-      [self, head](HttpResponse response) {
-        if (head) response.body.clear();
-        self->respond(std::move(response), false);
-      },
+      [self, head](HttpResponse response) { self->respond(std::move(response), false, head); },
       [self](std::function<void()> fn) { asio::post(self->stream_.get_executor(), std::move(fn)); });
 }
 
-void Session::respond(HttpResponse response, bool close_after) {
+void Session::respond(HttpResponse response, bool close_after, bool head) {
   if (closed_) return;
   close_after = close_after || !keep_alive_ || server_.draining();
   auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(response.status), version_);
@@ -277,8 +274,12 @@ void Session::respond(HttpResponse response, bool close_after) {
   res->set(http::field::content_type, response.content_type);
   for (auto& [name, value] : response.headers) res->set(name, value);
   res->keep_alive(!close_after);
-  res->body() = std::move(response.body);
-  res->prepare_payload();
+  if (head) {
+    res->content_length(response.body.size());  // what GET would send, without the body
+  } else {
+    res->body() = std::move(response.body);
+    res->prepare_payload();
+  }
   response_ = res;
   stream_.expires_after(std::chrono::seconds(server_.options().write_timeout_s));
   http::async_write(stream_, *res, [self = shared_from_this(), close_after](error_code ec, std::size_t) {

@@ -85,8 +85,14 @@ class Server {
 
   tcp::endpoint listen() {
     error_code ec;
-    const auto address = asio::ip::make_address(options_.host, ec);
-    if (ec) throw std::runtime_error("--host " + options_.host + " is not an IP address");
+    auto address = asio::ip::make_address(options_.host, ec);
+    if (ec) {  // a host name such as localhost
+      tcp::resolver resolver(io_);
+      const auto results = resolver.resolve(options_.host, "", ec);
+      if (ec || results.empty())
+        throw std::runtime_error("--host " + options_.host + " is neither an IP address nor a known host name");
+      address = results.begin()->endpoint().address();
+    }
     const tcp::endpoint endpoint(address, options_.port);
     acceptor_.open(endpoint.protocol());
     acceptor_.set_option(asio::socket_base::reuse_address(true));

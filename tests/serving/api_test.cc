@@ -1,7 +1,12 @@
 // Every endpoint of the real `senti serve` and each error case, status and error body.
 #include <signal.h>
 
+#include <unistd.h>
+
 #include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
 #include <future>
 #include <string>
 #include <thread>
@@ -327,6 +332,34 @@ TEST(ServeOverload, TooManyConcurrentRequestsIs429) {
   EXPECT_NE(c.get("/metrics").body.find("code=\"429\",outcome=\"overloaded\"} 1"), std::string::npos);
 }
 
+// A model with display labels (senti_label_display in config.json): "sentiment" is the display label.
+TEST(ServeSeed, SentimentIsTheDisplayLabel) {
+  const std::filesystem::path dir = std::filesystem::temp_directory_path() / ("senti-serve-display-" + std::to_string(getpid()));
+  std::filesystem::remove_all(dir);
+  std::filesystem::copy(std::string(SENTI_TEST_DATA_DIR) + "/models/tiny", dir, std::filesystem::copy_options::recursive);
+  std::filesystem::remove(dir / "pytorch_model.bin");
+  json config;
+  {
+    std::ifstream in(dir / "config.json");
+    in >> config;
+  }
+  config["senti_label_display"] = {{"0", "负面"}, {"1", "正面"}};
+  std::ofstream(dir / "config.json") << config.dump(2);
+  {
+    ServerProcess server({"--model", dir.string()});
+    ASSERT_NE(server.port(), 0);
+    HttpClient c(server.port());
+    for (const std::string& text : std::vector<std::string>{kText, "差评", "ok"}) {
+      const json j = c.get("/predict?text=" + url_encode(text)).json();
+      ASSERT_TRUE(j.contains("label")) << j;
+      EXPECT_EQ(j["sentiment"], j["label"] == "positive" ? "正面" : "负面") << j;
+    }
+    const json info = c.get("/info").json();
+    EXPECT_EQ(info["labels"][1]["display"], "正面");
+  }
+  std::filesystem::remove_all(dir);
+}
+
 TEST(ServeCli, PortInUseIsAClearError) {
   ServerProcess first;
   ASSERT_NE(first.port(), 0);
@@ -345,15 +378,16 @@ TEST(ServeCli, PortInUseIsAClearError) {
 }
 
 TEST(ServeCli, JsonLogsAreOneObjectPerLine) {
-  ServerProcess server;
+  ServerProcess server({"--summary-interval", "1"});
   ASSERT_NE(server.port(), 0);
   HttpClient c(server.port());
   c.get("/nope");
+  std::this_thread::sleep_for(std::chrono::milliseconds(1300));  // one summary
   ASSERT_EQ(server.stop(SIGINT), 0) << server.log();
   std::istringstream lines(server.log());
   std::string line;
   int count = 0;
-  bool saw_error = false, saw_start = false;
+  bool saw_error = false, saw_start = false, saw_summary = false;
   while (std::getline(lines, line)) {
     const json j = json::parse(line, nullptr, false);
     ASSERT_TRUE(j.is_object()) << line;
@@ -364,10 +398,12 @@ TEST(ServeCli, JsonLogsAreOneObjectPerLine) {
       EXPECT_TRUE(j.contains("precision") && j.contains("backend") && j.contains("address")) << line;
     }
     if (j["message"] == "request failed" && j.value("status", 0) == 404) saw_error = true;
+    if (j["message"] == "summary" && j.value("requests", 0) >= 1) saw_summary = true;
     ++count;
   }
   EXPECT_TRUE(saw_start);
   EXPECT_TRUE(saw_error) << server.log();
+  EXPECT_TRUE(saw_summary) << server.log();
   EXPECT_GE(count, 3);
 }
 

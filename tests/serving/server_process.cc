@@ -5,6 +5,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
 #include <sstream>
@@ -23,8 +24,9 @@ ServerProcess::ServerProcess(const std::vector<std::string>& extra_args) {
     return;
   }
   log_path_ = path;
-  std::vector<std::string> args = {SENTI_EXE, "serve", "--model", std::string(SENTI_TEST_DATA_DIR) + "/models/tiny",
-                                   "--port", "0", "--log-format", "json", "--threads", "1"};
+  std::vector<std::string> args = {SENTI_EXE, "serve", "--port", "0", "--log-format", "json", "--threads", "1"};
+  if (std::find(extra_args.begin(), extra_args.end(), "--model") == extra_args.end())
+    args.insert(args.end(), {"--model", std::string(SENTI_TEST_DATA_DIR) + "/models/tiny"});
   args.insert(args.end(), extra_args.begin(), extra_args.end());
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());

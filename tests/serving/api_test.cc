@@ -360,6 +360,36 @@ TEST(ServeSeed, SentimentIsTheDisplayLabel) {
   std::filesystem::remove_all(dir);
 }
 
+std::pair<int, std::string> run_command(const std::string& cmd) {
+  FILE* pipe = popen((cmd + " 2>&1").c_str(), "r");
+  if (pipe == nullptr) return {-1, ""};
+  std::string out;
+  char buf[4096];
+  std::size_t n = 0;
+  while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
+  const int status = pclose(pipe);
+  return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+TEST(ServeCli, MissingModelIsAClearError) {
+  const auto [status, out] = run_command(std::string(SENTI_EXE) + " serve --port 0 --model /nonexistent/senti-model");
+  EXPECT_EQ(status, 3) << out;
+  EXPECT_NE(out.find("/nonexistent/senti-model"), std::string::npos) << out;
+}
+
+TEST(ServeCli, BadOptionsAreRejected) {
+  EXPECT_NE(run_command(std::string(SENTI_EXE) + " serve --precision fp64").first, 0);
+  EXPECT_NE(run_command(std::string(SENTI_EXE) + " serve --log-format xml").first, 0);
+  EXPECT_NE(run_command(std::string(SENTI_EXE) + " serve --port 70000").first, 0);
+  EXPECT_NE(run_command(std::string(SENTI_EXE) + " serve --max-batch-requests 0").first, 0);
+  const auto [status, help] = run_command(std::string(SENTI_EXE) + " serve --help");
+  EXPECT_EQ(status, 0);
+  for (const char* option : {"--model", "--host", "--port", "--precision", "--threads", "--max-batch-tokens",
+                             "--max-batch-requests", "--max-batch-delay-us", "--max-concurrent-requests",
+                             "--payload-limit", "--max-client-batch-size", "--log-format"})
+    EXPECT_NE(help.find(option), std::string::npos) << option;
+}
+
 TEST(ServeCli, PortInUseIsAClearError) {
   ServerProcess first;
   ASSERT_NE(first.port(), 0);

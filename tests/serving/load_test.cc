@@ -71,7 +71,7 @@ TEST(ServeLoad, ConcurrentClientsGetTheirOwnAnswers) {
     for (std::size_t j = i + 1; j < texts.size(); ++j)
       ASSERT_FALSE(same_answer(reference[i], reference[j])) << "texts " << i << " and " << j << " answer alike";
 
-  constexpr int kClients = 32, kRequestsEach = 12;
+  constexpr int kClients = 32, kRequestsEach = 8;
   std::atomic<int> ok{0}, wrong{0}, failed{0};
   std::vector<std::thread> clients;
   for (int t = 0; t < kClients; ++t) {

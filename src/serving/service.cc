@@ -5,6 +5,7 @@
 #include <limits>
 #include <mutex>
 #include <numeric>
+#include <utility>
 
 #include "senti/error.h"
 #include "serving/http_util.h"
@@ -95,10 +96,29 @@ Service::Service(const Classifier& classifier, Batcher& batcher, Metrics& metric
       metrics_(metrics),
       settings_(std::move(settings)) {}
 
+long long Service::admit_error_line() {
+  const long long second =
+      std::chrono::duration_cast<std::chrono::seconds>(Clock::now().time_since_epoch()).count();
+  std::lock_guard lock(log_mutex_);
+  if (second != log_window_) {
+    log_window_ = second;
+    log_lines_in_window_ = 0;
+  }
+  if (log_lines_in_window_ >= kErrorLinesPerSecond) {
+    ++suppressed_lines_;
+    return -1;
+  }
+  ++log_lines_in_window_;
+  return std::exchange(suppressed_lines_, 0);
+}
+
 HttpResponse Service::transport_error(int status, std::string_view message, std::string_view type) {
   metrics_.count_request("other", status, type, 0);
-  log_event(spdlog::level::warn, "request rejected",
-            {{"status", status}, {"error", std::string(message)}, {"error_type", std::string(type)}});
+  if (const long long suppressed = admit_error_line(); suppressed >= 0) {
+    json fields = {{"status", status}, {"error", std::string(message)}, {"error_type", std::string(type)}};
+    if (suppressed > 0) fields["suppressed_before"] = suppressed;
+    log_event(spdlog::level::warn, "request rejected", fields);
+  }
   HttpResponse r;
   r.status = status;
   r.body = error_body(message, type);
@@ -115,13 +135,17 @@ void Service::finish(const std::shared_ptr<Call>& call, HttpResponse response, s
   }
   metrics_.count_request(call->endpoint, response.status, outcome, ms / 1000.0);
   if (response.status >= 400) {
-    log_event(response.status >= 500 ? spdlog::level::err : spdlog::level::warn, "request failed",
-              {{"method", call->method},
-               {"path", call->path},
-               {"status", response.status},
-               {"error_type", std::string(outcome)},
-               {"error", json::parse(response.body, nullptr, false).value("error", "")},
-               {"ms", ms}});
+    if (const long long suppressed = admit_error_line(); suppressed >= 0) {
+      const json body = json::parse(response.body, nullptr, false);
+      json fields = {{"method", call->method},
+                     {"path", call->path},
+                     {"status", response.status},
+                     {"error_type", std::string(outcome)},
+                     {"error", body.is_object() ? body.value("error", "") : ""},
+                     {"ms", ms}};
+      if (suppressed > 0) fields["suppressed_before"] = suppressed;
+      log_event(response.status >= 500 ? spdlog::level::err : spdlog::level::warn, "request failed", fields);
+    }
   }
   try {
     call->respond(std::move(response));

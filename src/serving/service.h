@@ -20,6 +20,7 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -116,6 +117,16 @@ class Service {
   ServiceSettings settings_;
   std::atomic<std::size_t> in_flight_{0};
   std::atomic<bool> draining_{false};
+
+  // Error log lines are capped per second (an overload storm of 429s must not flood the log); the next
+  // line that is written says how many were left out. The summary line counts all errors anyway.
+  static constexpr int kErrorLinesPerSecond = 20;
+  // Returns -1 when this error must not be logged, else how many were left out before it.
+  long long admit_error_line();
+  std::mutex log_mutex_;
+  long long log_window_ = -1;
+  int log_lines_in_window_ = 0;
+  long long suppressed_lines_ = 0;
 };
 
 // The OpenAPI 3 document served at /openapi.json.

@@ -314,8 +314,8 @@ TEST(ServeTimeouts, SlowClientDoesNotBlockOthers) {
 }
 
 TEST(ServeOverload, TooManyConcurrentRequestsIs429) {
-  // One slot; every batch waits up to 1.5 s for company, so the first request holds the slot.
-  ServerProcess server({"--max-concurrent-requests", "1", "--max-batch-delay-us", "1500000"});
+  // One slot; every batch waits up to 3 s for company, so the first request holds the slot.
+  ServerProcess server({"--max-concurrent-requests", "1", "--max-batch-delay-us", "3000000"});
   ASSERT_NE(server.port(), 0);
   auto first = std::async(std::launch::async, [&] { return HttpClient(server.port()).get("/predict?text=first"); });
   HttpClient c(server.port());

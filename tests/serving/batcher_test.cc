@@ -103,7 +103,7 @@ TEST(Batcher, GroupsSimilarLengths) {
   batcher.start();
   std::atomic<int> done{0};
   batcher.submit(encoding_of(1, 5), [&](ItemResult&&) { ++done; });  // occupies the engine
-  std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  while (batcher.queue_depth() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   const std::size_t queued[] = {10, 200, 11, 201, 12, 202, 13, 203};
   for (const std::size_t l : queued) batcher.submit(encoding_of(2, l), [&](ItemResult&&) { ++done; });
   EXPECT_EQ(batcher.queue_depth(), 8u);
@@ -139,9 +139,9 @@ TEST(Batcher, SubmitAfterStopFailsAtOnce) {
   EXPECT_TRUE(called);
 }
 
-TEST(Batcher, DelayWaitsForCompanyButNotPastIt) {
+TEST(Batcher, FullBatchDoesNotWaitForTheDelay) {
   BatchOptions options;
-  options.max_batch_delay = std::chrono::milliseconds(300);
+  options.max_batch_delay = std::chrono::seconds(3);
   options.max_batch_requests = 2;
   std::atomic<int> batches{0};
   Batcher batcher(options, [&](const std::vector<Encoding>& b) {
@@ -155,9 +155,28 @@ TEST(Batcher, DelayWaitsForCompanyButNotPastIt) {
   batcher.submit(encoding_of(2, 3), [&](ItemResult&&) { second.set_value(); });
   first.get_future().get();
   second.get_future().get();
-  // Two items fill the batch: it runs at once, well before the 300 ms delay.
-  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(250));
+  // Two items fill the batch: it runs at once, well before the 3 s delay.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2000));
   EXPECT_EQ(batches.load(), 1);
+  batcher.stop();
+}
+
+}  // namespace
+}  // namespace senti::serving
+
+namespace senti::serving {
+namespace {
+
+TEST(Batcher, LoneItemWaitsForTheDelay) {
+  BatchOptions options;
+  options.max_batch_delay = std::chrono::milliseconds(200);
+  Batcher batcher(options, echo);
+  batcher.start();
+  std::promise<void> done;
+  const auto start = std::chrono::steady_clock::now();
+  batcher.submit(encoding_of(1, 3), [&](ItemResult&&) { done.set_value(); });
+  done.get_future().get();
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(190));
   batcher.stop();
 }
 

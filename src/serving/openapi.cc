@@ -95,7 +95,7 @@ json schemas() {
   const json tensor_properties = {{"name", {{"type", "string"}}},
                                   {"datatype", {{"type", "string"}}},
                                   {"shape", {{"type", "array"}, {"items", {{"type", "integer"}}}}},
-                                  {"data", {{"type", "array"}, {"items", {}}}}};
+                                  {"data", {{"type", "array"}, {"items", json::object()}}}};
   s["InferTensor"] = {{"type", "object"},
                       {"required", {"name", "datatype", "shape", "data"}},
                       {"properties", tensor_properties}};

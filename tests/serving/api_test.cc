@@ -7,6 +7,7 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <functional>
 #include <future>
 #include <string>
 #include <thread>
@@ -233,6 +234,26 @@ TEST_F(ServeApi, HealthInfoMetricsOpenApi) {
     EXPECT_TRUE(doc["paths"].contains(path)) << path;
   EXPECT_TRUE(doc["paths"]["/predict"].contains("post"));
   EXPECT_TRUE(doc["components"]["schemas"].contains("Error"));
+  // No null anywhere (OpenAPI has no place for one; an empty schema is {}), and every $ref resolves.
+  std::vector<std::string> problems;
+  std::function<void(const json&, const std::string&)> walk = [&](const json& j, const std::string& where) {
+    if (j.is_null()) problems.push_back("null at " + where);
+    if (j.is_object()) {
+      for (auto it = j.begin(); it != j.end(); ++it) {
+        if (it.key() == "$ref") {
+          const std::string ref = it.value().get<std::string>();
+          const std::string prefix = "#/components/schemas/";
+          if (ref.rfind(prefix, 0) != 0 || !doc["components"]["schemas"].contains(ref.substr(prefix.size())))
+            problems.push_back("dangling $ref " + ref);
+        }
+        walk(it.value(), where + "/" + it.key());
+      }
+    } else if (j.is_array()) {
+      for (std::size_t i = 0; i < j.size(); ++i) walk(j[i], where + "/" + std::to_string(i));
+    }
+  };
+  walk(doc, "");
+  EXPECT_TRUE(problems.empty()) << problems.front();
 }
 
 TEST_F(ServeApi, KeepAliveReusesTheConnection) {

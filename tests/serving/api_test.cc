@@ -334,6 +334,21 @@ TEST(ServeTimeouts, SlowClientDoesNotBlockOthers) {
   EXPECT_EQ(c.get("/predict?text=still%20fine").status, 200);
 }
 
+TEST(ServeTimeouts, ClientThatLeavesMidRequestHarmsNobody) {
+  ServerProcess server({"--max-batch-delay-us", "400000"});
+  ASSERT_NE(server.port(), 0);
+  // Gives up after 50 ms, while its text waits in the queue, and closes the connection.
+  EXPECT_EQ(HttpClient(server.port(), std::chrono::milliseconds(50)).get("/predict?text=impatient").status, -1);
+  HttpClient c(server.port());
+  EXPECT_EQ(c.get("/predict?text=patient").status, 200);
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+  while (c.get("/metrics").body.find("senti_requests_in_flight 0") == std::string::npos) {
+    ASSERT_LT(std::chrono::steady_clock::now(), deadline) << "the abandoned request never finished";
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_EQ(server.stop(SIGTERM), 0) << server.log();
+}
+
 TEST(ServeOverload, TooManyConcurrentRequestsIs429) {
   // One slot; every batch waits up to 3 s for company, so the first request holds the slot.
   ServerProcess server({"--max-concurrent-requests", "1", "--max-batch-delay-us", "3000000"});

@@ -14,12 +14,14 @@ int main(int argc, char** argv) {
   const senti::cli::Action predict = senti::cli::add_predict_command(app);
   const senti::cli::Action info = senti::cli::add_info_command(app);
   const senti::cli::Action make_model = senti::cli::add_make_model_command(app);
+  const senti::cli::Action bench = senti::cli::add_bench_command(app);
 
   CLI11_PARSE(app, argc, argv);
   try {
     if (app.got_subcommand("predict")) return predict();
     if (app.got_subcommand("info")) return info();
     if (app.got_subcommand("make-model")) return make_model();
+    if (app.got_subcommand("bench")) return bench();
   } catch (const senti::InvalidInputError& e) {
     std::cerr << "senti: invalid input: " << e.what() << "\n";
     return 2;

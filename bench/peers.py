@@ -237,8 +237,14 @@ def cmd_prepare_onnx(args) -> int:
     raw = out / "model.onnx"
     t0 = time.perf_counter()
     # The TorchScript exporter (dynamo=False): it needs no onnxscript and gives the graph ORT's BERT optimizer knows.
-    torch.onnx.export(model, (ids, torch.ones_like(ids), torch.zeros_like(ids)), str(raw), input_names=names,
-                      output_names=["logits"], dynamic_axes=axes, opset_version=17, dynamo=False)
+    example = (ids, torch.ones_like(ids), torch.zeros_like(ids))
+    try:
+        torch.onnx.export(model, example, str(raw), input_names=names, output_names=["logits"], dynamic_axes=axes,
+                          opset_version=17, dynamo=False)
+    except Exception as e:  # noqa: BLE001 — a torch without the TorchScript exporter: try the dynamo one (needs onnxscript)
+        print(f"TorchScript ONNX export failed ({e}); trying dynamo=True", file=sys.stderr)
+        torch.onnx.export(model, example, str(raw), input_names=names, output_names=["logits"], dynamic_axes=axes,
+                          opset_version=18, dynamo=True)
     cfg = model.config
     opt = optimizer.optimize_model(str(raw), model_type="bert", num_heads=cfg.num_attention_heads,
                                    hidden_size=cfg.hidden_size)

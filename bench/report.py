@@ -10,6 +10,10 @@ def _f(v, digits=2) -> str:
     return "–" if v is None else f"{v:.{digits}f}"
 
 
+def _u(v, unit: str, digits: int = 2) -> str:
+    return "–" if v is None else f"{v:.{digits}f}{unit}"
+
+
 def _agree(a) -> str:
     if not a:
         return "–"
@@ -101,6 +105,80 @@ def http_tables(http: dict, traffic: dict) -> list[str]:
     return serial + [""] + load + cmds
 
 
+def _http_best(http: dict, key) -> tuple[str, float] | None:
+    """(server, value) with the lowest serial p50 among servers whose seed agreement is >= 99.5%."""
+    best = None
+    for name, e in http.get("servers", {}).items():
+        if not e.get("available"):
+            continue
+        a = e["serial"].get("agreement")
+        if a and a["rate"] < 0.995:
+            continue
+        v = key(e)
+        if v is not None and (best is None or v < best[1]):
+            best = (name, v)
+    return best
+
+
+def _wrk64(http: dict, name: str) -> float | None:
+    e = http.get("servers", {}).get(name, {})
+    for w in e.get("wrk", []):
+        if w["connections"] == 64:
+            return w["requests_per_s"]
+    return None
+
+
+def targets_table(res: dict) -> list[str]:
+    """Issue 5's targets, each with the figure this run measured (– where a contender was not available)."""
+    seed, traffic, http = res["seed"], res["traffic"], res.get("http", {})
+    p50 = {n: _seed_p50(e) for n, e in seed.items()}
+    tps = {n: _tps(e) for n, e in traffic.items()}
+    rows = ["| target | measured | met |", "|---|---|---|"]
+
+    def row(target, value, ok):
+        rows.append(f"| {target} | {value} | {'–' if ok is None else ('yes' if ok else '**no**')} |")
+
+    def cmp(v, limit, le=True):
+        return None if v is None else (v <= limit if le else v >= limit)
+
+    def speedup(fast, slow):
+        return None if fast is None or slow is None else slow / fast
+
+    def best_senti(prec):
+        """Faster of senti-<prec> and senti-compiled-<prec>: (p50, name) or (None, "")."""
+        found = [(p50[n], n) for n in (f"senti-{prec}", f"senti-compiled-{prec}") if p50.get(n) is not None]
+        return min(found) if found else (None, "")
+
+    for prec, limit in (("int8", 0.6), ("bf16", 1.1)):
+        v, n = best_senti(prec)
+        row(f"seed batch 1: senti {prec} p50 ≤ {limit} ms", _u(v, f" ms ({n})", 3), cmp(v, limit))
+    for prec, need in (("bf16", 3.5), ("int8", 6.0)):
+        v, n = best_senti(prec)
+        for peer in ("pytorch-fp32", "ort-fp32"):
+            x = speedup(v, p50.get(peer))
+            row(f"seed batch 1: senti {prec} ≥ {need}× faster than {peer}", _u(x, f"× ({n})"), cmp(x, need, le=False))
+    best = _http_best(http, lambda e: e["serial"]["p50_ms_median_of_runs"])
+    row("HTTP serial keep-alive p50 ≤ 1 ms (fastest precision with agreement ≥ 99.5%)",
+        f"{_f(best[1], 3)} ms ({best[0]})" if best else "–", cmp(best[1], 1.0) if best else None)
+    for prec, peer, need in (("bf16", "ort-fp32", 4.0), ("int8", "ort-fp32", 7.0), ("int8", "ort-int8", 1.5)):
+        rps = _wrk64(http, f"senti-{prec}")
+        x = None if rps is None or not tps.get(peer) else rps / tps[peer]
+        row(f"HTTP 64 connections: senti {prec} ≥ {need}× {peer} in-process texts/s", _u(x, "×"), cmp(x, need, le=False))
+    for prec in ("bf16", "int8"):
+        a = traffic.get(f"senti-{prec}", {}).get("agreement_senti_fp32")
+        row(f"senti {prec} argmax agreement with senti fp32 ≥ 99.5% (traffic texts, random weights)",
+            _agree(a), None if not a else a["rate"] >= 0.995)
+    for name, e in http.get("servers", {}).items():
+        if e.get("available") and e.get("peak_rss_mb"):
+            row(f"server peak RSS ≤ 400 MB ({name})", f"{e['peak_rss_mb']:.0f} MB", e["peak_rss_mb"] <= 400)
+    for name, e in seed.items():
+        if name.startswith("senti-compiled") and e.get("available"):
+            row(f"compiled-model load ≤ 200 ms ({name})", f"{e['result']['load_ms']:.1f} ms", e["result"]["load_ms"] <= 200)
+    rows.append("")
+    rows.append("Accuracy of the trained default model (≤ 0.3 points drop) is not measured here: use `senti eval` / `senti compile`.")
+    return rows
+
+
 def markdown(res: dict) -> str:
     env = res["environment"]
     s = res["settings"]
@@ -127,6 +205,10 @@ def markdown(res: dict) -> str:
         f"- Medians over {s['runs']} runs; agreement = same argmax as {REFERENCE} on the same texts. The weights are random, "
         "so logits are small and close together: agreement of reduced precisions here is a stress test, not the accuracy "
         "of a trained model.",
+        "",
+        "## Targets (issue 5)",
+        "",
+        *targets_table(res),
         "",
         "## (a) Seed workload: batch 1, one sentence per request",
         "",

@@ -225,9 +225,12 @@ def run_workload(name: str, extra: list[str], cands: list[dict], env: dict, work
             entry["predictions"] = [int(x) for x in pred.read_text().split()] if pred.exists() else None
         results[c["name"]] = entry
     ref = results.get(REFERENCE, {}).get("predictions")
-    for entry in results.values():
+    senti_ref = results.get("senti-fp32", {}).get("predictions")
+    for name, entry in results.items():
         if entry.get("available"):
             entry["agreement"] = agreement(entry.get("predictions"), ref)
+            if name.startswith("senti-"):
+                entry["agreement_senti_fp32"] = agreement(entry.get("predictions"), senti_ref)
     return results
 
 

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import http.client
 import json
-import os
 import re
 import signal
 import socket
@@ -93,6 +92,19 @@ class Server:
                 self.proc.wait()
         self.log.close()
         return self.proc.returncode
+
+
+def server_info(port: int) -> dict:
+    """GET /info (model, precision, backend, ...) or {} when the server has none."""
+    try:
+        c = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        c.request("GET", "/info")
+        resp = c.getresponse()
+        body = resp.read()
+        c.close()
+        return json.loads(body) if resp.status == 200 else {}
+    except (OSError, ValueError):
+        return {}
 
 
 def label_of(answer, label2id: dict) -> int | None:

@@ -101,7 +101,8 @@ def http_tables(http: dict, traffic: dict) -> list[str]:
             load.append(f"| {name} | {w['connections']} | {_f(w['requests_per_s'], 1)} | {_f(w['p50_ms'], 3)} | "
                         f"{_f(w['p99_ms'], 3)} | {w['errors']} | {_ratio(w['requests_per_s'], ort32)} | "
                         f"{_ratio(w['requests_per_s'], ort8)} | {_agree(e.get('tei_agreement'))} |")
-    cmds = ["", "Server commands: " + "; ".join(f"`{e['command']}`" for e in http["servers"].values() if e.get("command"))]
+    cmds = [""] + [f"- {name}: `{e['command']}` (GET /info: backend {e.get('backend', '?')}, precision {e.get('precision', '?')})"
+                   for name, e in http["servers"].items() if e.get("command")]
     return serial + [""] + load + cmds
 
 
@@ -188,7 +189,9 @@ def markdown(res: dict) -> str:
         "",
         f"Produced by: `{res['command']}` (from the repository root; finished {res['finished']}).",
         "",
-        f"- CPU: **{env['cpu_model']}** ({env['cpus']} logical CPUs; ISA: {', '.join(env['isa_flags']) or '–'}), "
+        f"- CPU: **{env['cpu_model']}** ({env.get('vendor', '')} {env.get('cpu_id', '')}"
+        f"{', under ' + env['hypervisor'] if env.get('hypervisor') else ''}; {env['cpus']} logical CPUs; "
+        f"ISA: {', '.join(env['isa_flags']) or '–'}; no AMX unless listed), "
         f"kernel {env['kernel']}; load average at start {', '.join(f'{x:.2f}' for x in env['loadavg_start'])}, "
         f"at end {', '.join(f'{x:.2f}' for x in env['loadavg_end'])}.",
         f"- Threads: **{s['threads']}** for every contender (torch.set_num_threads, ORT intra_op_num_threads, senti --threads).",

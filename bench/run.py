@@ -109,7 +109,9 @@ def environment(args, senti: Senti) -> dict:
             info = {}
     commit = cmd_out(["git", "-C", str(ROOT), "rev-parse", "--short", "HEAD"])
     dirty = bool(cmd_out(["git", "-C", str(ROOT), "status", "--porcelain", "--untracked-files=no"]))
-    return {"cpu_model": fields.get("Model name", "").strip() or platform.processor(),
+    family = ", ".join(f"{k.lower()} {fields[k].strip()}" for k in ("CPU family", "Model", "Stepping") if k in fields)
+    return {"cpu_model": fields.get("Model name", "").strip() or platform.processor(), "cpu_id": family,
+            "vendor": fields.get("Vendor ID", "").strip(), "hypervisor": fields.get("Hypervisor vendor", "").strip(),
             "cpus": fields.get("CPU(s)", "").strip(), "isa_flags": interesting,
             "kernel": platform.release(), "python": platform.python_version(), "versions": versions,
             "senti": {"path": senti.path, "subcommands": sorted(senti.subcommands), "git": commit + ("+dirty" if dirty else ""),
@@ -258,6 +260,9 @@ def run_http(args, senti: Senti, model: Path, seed_texts: list[str], traffic_tex
         entry = {"available": True, "command": shlex.join(server.command)}
         try:
             server.wait_ready()
+            info = http_load.server_info(server.port)
+            entry["backend"] = info.get("backend", "?")
+            entry["precision"] = info.get("precision", "?")
             s = http_load.serial(server.port, SEED_SENTENCES, 20 if args.quick else 100, args.http_runs, label2id)
             entry["serial"] = s
             entry["serial"]["agreement"] = agreement(s.pop("labels"), ref_seed[: len(SEED_SENTENCES)] if ref_seed else None)

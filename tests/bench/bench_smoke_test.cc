@@ -39,7 +39,11 @@ const std::vector<std::string> kTexts = {
     "收到货后发现有破损，体验极差。",     "性价比很高，值得推荐购买。",         "bad service",
     "很长的一段评论，" + std::string(60, 'x') + " 还有更多的字：好还是不好？"};
 
-std::string temp_path(const std::string& name) { return (std::filesystem::path(testing::TempDir()) / name).string(); }
+// CTest runs the cases as parallel processes: each case gets its own file names.
+std::string temp_path(const std::string& name) {
+  const std::string test = testing::UnitTest::GetInstance()->current_test_info()->name();
+  return (std::filesystem::path(testing::TempDir()) / (test + "_" + name)).string();
+}
 
 // The texts as .jsonl (the format of the shared data) and as .txt.
 std::string write_inputs(bool jsonl) {

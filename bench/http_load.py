@@ -166,9 +166,14 @@ def write_bodies(texts: list[str], path: Path) -> None:
     path.write_text("".join(json.dumps({"inputs": t}, ensure_ascii=False) + "\n" for t in texts), encoding="utf-8")
 
 
-def wrk(port: int, bodies: Path, connections: int, duration_s: int) -> dict:
+def write_get_paths(texts: list[str], path: Path) -> None:
+    path.write_text("".join("/predict?text=" + urllib.parse.quote(t) + "\n" for t in texts), encoding="utf-8")
+
+
+def wrk(port: int, bodies: Path, connections: int, duration_s: int, get: bool = False) -> dict:
+    """One wrk run: POST bodies (one JSON per line), or GET paths (one per line) when get."""
     cmd = ["wrk", "-t1", f"-c{connections}", f"-d{duration_s}s", "--timeout", "30s", "-s", str(HERE / "wrk_predict.lua"),
-           f"http://127.0.0.1:{port}", "--", str(bodies)]
+           f"http://127.0.0.1:{port}", "--", str(bodies)] + (["get"] if get else [])
     p = subprocess.run(cmd, capture_output=True, text=True, timeout=duration_s + 120)
     m = re.search(r"^WRK_JSON (\{.*\})$", p.stdout, re.M)
     if p.returncode != 0 or not m:
@@ -181,8 +186,8 @@ def wrk(port: int, bodies: Path, connections: int, duration_s: int) -> dict:
             "mean_ms": r["mean_us"] / 1e3, "errors": errors, "non_2xx": r["errors_status"], "command": " ".join(cmd)}
 
 
-def wrk_median(port: int, bodies: Path, connections: int, duration_s: int, runs: int) -> dict:
-    results = [wrk(port, bodies, connections, duration_s) for _ in range(runs)]
+def wrk_median(port: int, bodies: Path, connections: int, duration_s: int, runs: int, get: bool = False) -> dict:
+    results = [wrk(port, bodies, connections, duration_s, get) for _ in range(runs)]
     med = lambda k: statistics.median(r[k] for r in results)  # noqa: E731
     return {"connections": connections, "runs": runs, "duration_s": duration_s,
             "requests_per_s": med("requests_per_s"), "p50_ms": med("p50_ms"), "p99_ms": med("p99_ms"),

@@ -245,6 +245,8 @@ def run_http(args, senti: Senti, model: Path, seed_texts: list[str], traffic_tex
     have_wrk = shutil.which("wrk") is not None
     bodies = work / "wrk_bodies.jsonl"
     http_load.write_bodies(traffic_texts, bodies)
+    seed_paths = work / "wrk_seed_paths.txt"
+    http_load.write_get_paths(SEED_SENTENCES, seed_paths)
     sample = traffic_texts[: (16 if args.quick else 200)]
     ref_seed = reference.get("seed")
     ref_traffic = reference.get("traffic")
@@ -269,6 +271,9 @@ def run_http(args, senti: Senti, model: Path, seed_texts: list[str], traffic_tex
             if have_wrk:
                 tei = http_load.tei_labels(server.port, sample, label2id)
                 entry["tei_agreement"] = agreement(tei, ref_traffic[: len(sample)] if ref_traffic else None)
+                # The seed sentences again over one keep-alive connection, timed by wrk (C) rather than Python.
+                entry["serial_wrk"] = http_load.wrk_median(server.port, seed_paths, 1, args.http_duration, args.http_runs,
+                                                           get=True)
                 entry["wrk"] = [http_load.wrk_median(server.port, bodies, c, args.http_duration, args.http_runs)
                                 for c in (1, 8, 64)]
             else:

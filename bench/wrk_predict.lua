@@ -1,15 +1,19 @@
--- wrk script for senti serve: POST /predict (Hugging Face TEI style, {"inputs": text}) cycling through
--- request bodies read from a file, one JSON document per line.
+-- wrk script for senti serve. Cycles through the lines of a file:
 --   wrk -t1 -c64 -d10s -s bench/wrk_predict.lua http://127.0.0.1:PORT -- BODIES_FILE
+--     POST /predict (Hugging Face TEI style), each line one JSON body {"inputs": text};
+--   wrk -t1 -c1 -d10s -s bench/wrk_predict.lua http://127.0.0.1:PORT -- PATHS_FILE get
+--     GET, each line a path such as /predict?text=%E5%A5%BD (the seed's API).
 -- done() prints one line "WRK_JSON {...}" with requests, duration, errors and latency percentiles (us).
 
 local bodies = {}
 local next_body = 0
 local headers = { ["Content-Type"] = "application/json" }
+local use_get = false
 
 function init(args)
   local path = args[1]
-  if path == nil then error("usage: wrk ... -s wrk_predict.lua URL -- BODIES_FILE") end
+  if path == nil then error("usage: wrk ... -s wrk_predict.lua URL -- BODIES_FILE [get]") end
+  use_get = args[2] == "get"
   for line in io.lines(path) do
     if #line > 0 then bodies[#bodies + 1] = line end
   end
@@ -20,6 +24,7 @@ end
 
 function request()
   next_body = next_body % #bodies + 1
+  if use_get then return wrk.format("GET", bodies[next_body]) end
   return wrk.format("POST", "/predict", headers, bodies[next_body])
 end
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the small checkpoint fixtures used by tests/model/model_loader_test.cc.
 
-tests/data/model/tiny/ gets a 2-layer, hidden-size-8 BertForSequenceClassification saved as
+tests/data/loader_fixtures/ gets a 2-layer, hidden-size-8 BertForSequenceClassification saved as
   model.safetensors            float32, safetensors
   pytorch_model.bin            float32, torch.save zip format
   pytorch_model_fp16.bin       float16, torch.save zip format
@@ -22,7 +22,7 @@ from safetensors.torch import save_file
 from transformers import BertConfig, BertForSequenceClassification
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-OUT = os.path.join(ROOT, "tests", "data", "model", "tiny")
+OUT = os.path.join(ROOT, "tests", "data", "loader_fixtures")
 
 VOCAB = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", "的", "是", "不", "好", "很", "喜", "欢",
          "差", "电", "影", "我", "这", "部", "太", "了", "！", "，", "。", "a", "b", "c", "##s",

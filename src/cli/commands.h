@@ -13,5 +13,7 @@ Action add_predict_command(CLI::App& app);
 Action add_info_command(CLI::App& app);
 Action add_make_model_command(CLI::App& app);
 Action add_compile_command(CLI::App& app);
+Action add_serve_command(CLI::App& app);
+Action add_bench_command(CLI::App& app);
 
 }  // namespace senti::cli

@@ -15,6 +15,8 @@ int main(int argc, char** argv) {
   const senti::cli::Action info = senti::cli::add_info_command(app);
   const senti::cli::Action make_model = senti::cli::add_make_model_command(app);
   const senti::cli::Action compile = senti::cli::add_compile_command(app);
+  const senti::cli::Action serve = senti::cli::add_serve_command(app);
+  const senti::cli::Action bench = senti::cli::add_bench_command(app);
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -22,6 +24,8 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("info")) return info();
     if (app.got_subcommand("make-model")) return make_model();
     if (app.got_subcommand("compile")) return compile();
+    if (app.got_subcommand("serve")) return serve();
+    if (app.got_subcommand("bench")) return bench();
   } catch (const senti::InvalidInputError& e) {
     std::cerr << "senti: invalid input: " << e.what() << "\n";
     return 2;

@@ -14,7 +14,7 @@ namespace {
 struct MakeModelOptions {
   std::string preset = "rbt3";
   std::string output;
-  std::string vocab = SENTI_SOURCE_MODELS_DIR "/../../shared/data/vocab/bert-base-chinese-vocab.txt";
+  std::string vocab = SENTI_SHARED_VOCAB;
   std::uint64_t seed = 1;
 };
 

@@ -43,7 +43,11 @@ void log_event(spdlog::level::level_enum level, std::string_view message, const 
           text += ' ';
           text += it.key();
           text += '=';
-          text += it.value().is_string() ? it.value().get<std::string>() : dump(it.value());
+          // Strings go bare unless they hold a space or a quote, then JSON-quoted (key="a b").
+          const bool bare = it.value().is_string() &&
+                            it.value().get_ref<const std::string&>().find_first_of(" \"=") == std::string::npos &&
+                            !it.value().get_ref<const std::string&>().empty();
+          text += bare ? it.value().get<std::string>() : dump(it.value());
         }
       }
       g_logger->log(level, "{}", text);

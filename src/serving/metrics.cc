@@ -17,6 +17,12 @@ std::string number(double v) {
   return buf;
 }
 
+std::string bound(double v) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%g", v);
+  return buf;
+}
+
 std::string escape_label(std::string_view v) {
   std::string out;
   for (const char c : v) {
@@ -37,7 +43,7 @@ void render_histogram(std::ostringstream& out, const std::string& name, const st
   const std::string sep = labels.empty() ? "" : ",";
   for (std::size_t i = 0; i < h.bounds().size(); ++i) {
     cumulative += snap.counts[i];
-    out << name << "_bucket{" << labels << sep << "le=\"" << number(h.bounds()[i]) << "\"} " << cumulative << "\n";
+    out << name << "_bucket{" << labels << sep << "le=\"" << bound(h.bounds()[i]) << "\"} " << cumulative << "\n";
   }
   cumulative += snap.counts.back();
   out << name << "_bucket{" << labels << sep << "le=\"+Inf\"} " << cumulative << "\n";
@@ -74,7 +80,7 @@ void Metrics::count_request(std::string_view endpoint, int status, std::string_v
   std::lock_guard lock(mutex_);
   ++requests_[{std::string(endpoint), status, std::string(outcome)}];
   auto it = durations_.find(std::string(endpoint));
-  if (it == durations_.end()) it = durations_.emplace(std::string(endpoint), Histogram(latency_buckets())).first;
+  if (it == durations_.end()) it = durations_.try_emplace(std::string(endpoint), latency_buckets()).first;
   it->second.observe(seconds);
   if (status >= 400) ++errors_;
   request_seconds_ += seconds;

@@ -20,6 +20,7 @@ struct ServeOptions {
   std::size_t payload_limit = 2000000;
   std::size_t max_length = 0;  // 0: the model's
   int threads = 0;             // engine compute threads, 0: all cores
+  std::string precision = "auto";
   int io_threads = 0;          // network/tokenization threads, 0: automatic
   std::string log_format = "text";
   int summary_interval_s = 60;

@@ -20,8 +20,10 @@
 #include <cstddef>
 #include <functional>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -53,6 +55,7 @@ using Post = std::function<void(std::function<void()>)>;
 struct ServiceSettings {
   std::string model_name;  // the model folder's name: the KServe model name
   std::string model_path;
+  std::string precision;
   std::string version;
   std::size_t max_concurrent_requests = 512;
   std::size_t max_client_batch_size = 32;
@@ -67,11 +70,16 @@ class Service {
   Service(const Classifier& classifier, Batcher& batcher, Metrics& metrics, ServiceSettings settings);
 
   // Called on the connection's executor. respond is called exactly once, on that executor: directly,
-  // or from a function given to post.
+  // or from a function given to post. Never throws.
   void handle(HttpRequest request, Responder respond, Post post);
+
+  // An error answer produced by the network layer itself (body over the limit, unparsable request),
+  // counted in the metrics and logged like the others.
+  HttpResponse transport_error(int status, std::string_view message, std::string_view type);
 
   // Health endpoints answer 503 once draining.
   void set_draining() { draining_ = true; }
+  bool draining() const { return draining_; }
 
   nlohmann::json info() const;
   nlohmann::json openapi() const;
@@ -85,15 +93,15 @@ class Service {
   };
   struct Timing {
     double total_ms = 0, tokenization_ms = 0, queue_ms = 0, inference_ms = 0;
-    std::size_t tokens = 0;
+    std::size_t tokens = 0, characters = 0, batch_size = 0;
   };
   using Render = std::function<HttpResponse(const std::vector<Prediction>&, const Timing&)>;
 
-  void predict(const std::shared_ptr<Call>& call, std::vector<TextInput> inputs, bool truncate, Render render,
-               Post post);
-  void predict_get(const std::shared_ptr<Call>& call, std::string_view query, Post post);
-  void predict_tei(const std::shared_ptr<Call>& call, const std::string& body, Post post);
-  void kserve_infer(const std::shared_ptr<Call>& call, const std::string& body, Post post);
+  void route(const std::shared_ptr<Call>& call, const HttpRequest& request);
+  void predict(const std::shared_ptr<Call>& call, std::vector<TextInput> inputs, bool truncate, Render render);
+  void predict_get(const std::shared_ptr<Call>& call, std::string_view query);
+  void predict_tei(const std::shared_ptr<Call>& call, const std::string& body);
+  void kserve_infer(const std::shared_ptr<Call>& call, const std::string& body);
   nlohmann::json kserve_model_metadata() const;
   bool admit(const std::shared_ptr<Call>& call);
 
@@ -109,6 +117,22 @@ class Service {
   ServiceSettings settings_;
   std::atomic<std::size_t> in_flight_{0};
   std::atomic<bool> draining_{false};
+
+  // Error log lines are capped per second (an overload storm of 429s must not flood the log); the next
+  // line that is written says how many were left out. The summary line counts all errors anyway.
+  static constexpr int kErrorLinesPerSecond = 20;
+  // Returns -1 when this error must not be logged, else how many were left out before it.
+  long long admit_error_line();
+  std::mutex log_mutex_;
+  long long log_window_ = -1;
+  int log_lines_in_window_ = 0;
+  long long suppressed_lines_ = 0;
 };
+
+// The OpenAPI 3 document served at /openapi.json.
+nlohmann::json openapi_document(const std::string& version, const std::string& model_name);
+
+// JSON text with invalid UTF-8 replaced (never throws on strings).
+std::string dump_json(const nlohmann::json& j);
 
 }  // namespace senti::serving

@@ -29,7 +29,7 @@ using ::testing::HasSubstr;
 
 namespace {
 
-const fs::path kTiny = fs::path(SENTI_TEST_DATA_DIR) / "model" / "tiny";
+const fs::path kTiny = fs::path(SENTI_TEST_DATA_DIR) / "loader_fixtures";
 
 class TempDir {
  public:

@@ -1,0 +1,80 @@
+// senti serve: the HTTP inference service (see src/serving/).
+#include <memory>
+#include <string>
+
+#include "cli/commands.h"
+#include "cli/default_model.h"
+#include "serving/options.h"
+
+namespace senti::cli {
+namespace {
+
+struct ServeCliOptions {
+  std::string model;
+  serving::ServeOptions serve;
+};
+
+}  // namespace
+
+Action add_serve_command(CLI::App& app) {
+  auto o = std::make_shared<ServeCliOptions>();
+  serving::ServeOptions& s = o->serve;
+  CLI::App* cmd = app.add_subcommand("serve", "Serve the model over HTTP (seed, Hugging Face TEI and KServe v2 APIs)");
+  cmd->add_option("--model,-m", o->model, "Model folder or file; default: the embedded model");
+  cmd->add_option("--host", s.host, "Address to listen on")->capture_default_str();
+  cmd->add_option("--port,-p", s.port, "Port (0: any free port, printed in the start log line)")->capture_default_str();
+  cmd->add_option("--precision", s.precision, "fp32, bf16, int8 or auto")
+      ->check(CLI::IsMember({"auto", "fp32", "bf16", "int8"}))
+      ->capture_default_str();
+  cmd->add_option("--threads", s.threads, "Compute threads of the engine (0: all cores)")
+      ->check(CLI::NonNegativeNumber)
+      ->capture_default_str();
+  cmd->add_option("--io-threads", s.io_threads, "Network and tokenization threads (0: automatic)")
+      ->check(CLI::Range(0, 256))
+      ->capture_default_str();
+  cmd->add_option("--max-length", s.max_length, "Truncate texts to this many tokens (0: the model's maximum)")
+      ->capture_default_str();
+  cmd->add_option("--max-batch-tokens", s.max_batch_tokens, "Token budget of one engine batch")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24))
+      ->capture_default_str();
+  cmd->add_option("--max-batch-requests", s.max_batch_requests, "Most texts in one engine batch")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 16))
+      ->capture_default_str();
+  cmd->add_option("--max-batch-delay-us", s.max_batch_delay_us,
+                  "Wait up to this long for a fuller batch (0: never wait when the engine is idle)")
+      ->check(CLI::Range(std::int64_t{0}, std::int64_t{10000000}))
+      ->capture_default_str();
+  cmd->add_option("--max-concurrent-requests", s.max_concurrent_requests,
+                  "Prediction requests in flight before answering 429")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+      ->capture_default_str();
+  cmd->add_option("--payload-limit", s.payload_limit, "Largest request body in bytes (413 over it)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30))
+      ->capture_default_str();
+  cmd->add_option("--max-client-batch-size", s.max_client_batch_size, "Most texts in one request (422 over it)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
+      ->capture_default_str();
+  cmd->add_option("--log-format", s.log_format, "text or json (one object per line)")
+      ->check(CLI::IsMember({"text", "json"}))
+      ->capture_default_str();
+  cmd->add_option("--summary-interval", s.summary_interval_s, "Seconds between summary log lines (0: none)")
+      ->check(CLI::Range(0, 86400))
+      ->capture_default_str();
+  cmd->add_option("--read-timeout", s.read_timeout_s, "Seconds to read a request (idle keep-alive included)")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  cmd->add_option("--write-timeout", s.write_timeout_s, "Seconds to write an answer")
+      ->check(CLI::Range(1, 3600))
+      ->capture_default_str();
+  cmd->add_option("--drain-timeout", s.drain_timeout_s, "On SIGTERM/SIGINT, longest wait for in-flight requests")
+      ->check(CLI::Range(0, 3600))
+      ->capture_default_str();
+  return [o] {
+    serving::ServeOptions options = o->serve;
+    options.model_dir = resolve_model(o->model);
+    options.version = SENTI_VERSION;
+    return serving::run_server(options);
+  };
+}
+
+}  // namespace senti::cli

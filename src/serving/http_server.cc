@@ -1,0 +1,298 @@
+#include "serving/http_server.h"
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <memory>
+#include <mutex>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <unordered_map>
+#include <vector>
+
+#include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
+
+#include <boost/asio.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+
+#include "serving/logging.h"
+#include "serving/service.h"
+
+namespace senti::serving {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+// One client connection. Reads a request, hands it to the Service, writes the answer, repeats while the
+// client keeps the connection alive. Every socket operation has a deadline, so a slow or silent client
+// only ever holds its own connection.
+class Session : public std::enable_shared_from_this<Session> {
+ public:
+  Session(tcp::socket socket, HttpServer& server);
+  ~Session();
+  void start();
+  // Called (on this session's strand) when the server drains: closes the connection unless a request is
+  // being served; that one closes after its answer.
+  void close_if_idle();
+  void force_close() {
+    asio::post(stream_.get_executor(), [self = shared_from_this()] { self->close(); });
+  }
+
+ private:
+  void read_header();
+  void on_header(error_code ec);
+  void read_body();
+  void on_body(error_code ec);
+  void dispatch();
+  void respond(HttpResponse response, bool close_after, bool head = false);
+  void write_continue();
+  void on_write(error_code ec, bool close_after);
+  // Answers an error the service never saw (over-limit or unparsable request), then closes.
+  void reject(int status, std::string_view message, std::string_view type);
+  void close();
+  void linger_close();
+
+  beast::tcp_stream stream_;
+  beast::flat_buffer buffer_;
+  std::optional<http::request_parser<http::string_body>> parser_;
+  std::shared_ptr<http::response<http::string_body>> response_;
+  HttpServer& server_;
+  bool busy_ = false;
+  bool closed_ = false;
+  bool keep_alive_ = true;
+  bool linger_ = false;
+  unsigned version_ = 11;
+  std::string method_;
+};
+
+namespace {
+bool is_parse_error(const error_code& ec) { return ec.category() == http::make_error_code(http::error::bad_target).category(); }
+}  // namespace
+
+Session::Session(tcp::socket socket, HttpServer& server) : stream_(std::move(socket)), server_(server) {}
+
+Session::~Session() { server_.remove(this); }
+
+void Session::start() {
+  server_.add(this, weak_from_this());
+  asio::dispatch(stream_.get_executor(), [self = shared_from_this()] {
+    if (self->server_.draining()) return self->close();
+    self->read_header();
+  });
+}
+
+void Session::close_if_idle() {
+  asio::post(stream_.get_executor(), [self = shared_from_this()] {
+    if (!self->busy_) self->close();
+  });
+}
+
+void Session::close() {
+  if (closed_) return;
+  closed_ = true;
+  error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_both, ignored);
+  stream_.close();
+}
+
+void Session::read_header() {
+  if (closed_) return;
+  parser_.emplace();
+  parser_->header_limit(64 * 1024);
+  parser_->body_limit(server_.options().payload_limit);
+  stream_.expires_after(std::chrono::seconds(server_.options().read_timeout_s));
+  http::async_read_header(stream_, buffer_, *parser_,
+                          [self = shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
+}
+
+void Session::on_header(error_code ec) {
+  if (ec == http::error::body_limit)
+    return reject(413, "the body is over the limit of " + std::to_string(server_.options().payload_limit) +
+                           " bytes (--payload-limit)", "validation");
+  if (ec == http::error::header_limit) return reject(431, "the request headers are too large", "validation");
+  if (ec && is_parse_error(ec) && ec != http::error::end_of_stream && ec != http::error::partial_message)
+    return reject(400, "malformed HTTP request: " + ec.message(), "validation");
+  if (ec) return close();  // the client left, timed out, or we are closing
+  const auto& header = parser_->get();
+  method_ = std::string(header.method_string());
+  version_ = header.version();
+  keep_alive_ = header.keep_alive();
+  if (beast::iequals(header[http::field::expect], "100-continue") && !parser_->is_done()) return write_continue();
+  read_body();
+}
+
+void Session::write_continue() {
+  auto res = std::make_shared<http::response<http::empty_body>>(http::status::continue_, version_);
+  stream_.expires_after(std::chrono::seconds(server_.options().write_timeout_s));
+  http::async_write(stream_, *res, [self = shared_from_this(), res](error_code ec, std::size_t) {
+    if (ec) return self->close();
+    self->read_body();
+  });
+}
+
+void Session::read_body() {
+  if (parser_->is_done()) return dispatch();
+  stream_.expires_after(std::chrono::seconds(server_.options().read_timeout_s));
+  http::async_read(stream_, buffer_, *parser_, [self = shared_from_this()](error_code ec, std::size_t) { self->on_body(ec); });
+}
+
+void Session::on_body(error_code ec) {
+  if (ec == http::error::body_limit)
+    return reject(413, "the body is over the limit of " + std::to_string(server_.options().payload_limit) +
+                           " bytes (--payload-limit)", "validation");
+  if (ec && is_parse_error(ec) && ec != http::error::end_of_stream && ec != http::error::partial_message)
+    return reject(400, "malformed HTTP request: " + ec.message(), "validation");
+  if (ec) return close();
+  dispatch();
+}
+
+void Session::dispatch() {
+  auto request = parser_->release();
+  parser_.reset();
+  busy_ = true;
+  stream_.expires_never();  // the answer may wait for the engine; the client's read deadline is its own
+  HttpRequest req{std::string(request.method_string()), std::string(request.target()), std::move(request.body())};
+  auto self = shared_from_this();
+  const bool head = request.method() == http::verb::head;
+  server_.service().handle(
+      std::move(req),
+      [self, head](HttpResponse response) { self->respond(std::move(response), false, head); },
+      [self](std::function<void()> fn) { asio::post(self->stream_.get_executor(), std::move(fn)); });
+}
+
+void Session::respond(HttpResponse response, bool close_after, bool head) {
+  if (closed_) return;
+  close_after = close_after || !keep_alive_ || server_.draining();
+  auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(response.status), version_);
+  res->set(http::field::server, "senti/" + server_.options().version);
+  res->set(http::field::content_type, response.content_type);
+  for (auto& [name, value] : response.headers) res->set(name, value);
+  res->keep_alive(!close_after);
+  if (head) {
+    res->content_length(response.body.size());  // what GET would send, without the body
+  } else {
+    res->body() = std::move(response.body);
+    res->prepare_payload();
+  }
+  response_ = res;
+  stream_.expires_after(std::chrono::seconds(server_.options().write_timeout_s));
+  http::async_write(stream_, *res, [self = shared_from_this(), close_after](error_code ec, std::size_t) {
+    self->on_write(ec, close_after);
+  });
+}
+
+void Session::on_write(error_code ec, bool close_after) {
+  busy_ = false;
+  response_.reset();
+  if (ec) return close();
+  // Rejected before its body was read: the client may still be sending it.
+  if (linger_) return linger_close();
+  // Draining may have begun while this request was served (close_if_idle then saw it busy).
+  if (close_after || server_.draining()) return close();
+  read_header();
+}
+
+void Session::reject(int status, std::string_view message, std::string_view type) {
+  busy_ = true;
+  keep_alive_ = false;
+  linger_ = true;
+  respond(server_.service().transport_error(status, message, type), true);
+}
+
+// Half-closes, then reads (and drops) what the client still sends for a moment before closing, so that a
+// client still writing a rejected body reads our answer instead of a connection reset.
+void Session::linger_close() {
+  error_code ignored;
+  stream_.socket().shutdown(tcp::socket::shutdown_send, ignored);
+  stream_.expires_after(std::chrono::seconds(2));
+  auto discard = std::make_shared<std::vector<char>>(64 * 1024);
+  auto total = std::make_shared<std::size_t>(0);
+  auto step = std::make_shared<std::function<void()>>();
+  *step = [self = shared_from_this(), discard, total, step]() {
+    self->stream_.async_read_some(asio::buffer(*discard), [self, discard, total, step](error_code ec, std::size_t n) {
+      *total += n;
+      if (ec || *total > 64u * 1024 * 1024) {
+        *step = nullptr;  // break the cycle
+        return self->close();
+      }
+      (*step)();
+    });
+  };
+  (*step)();
+}
+
+tcp::endpoint HttpServer::listen() {
+  error_code ec;
+  auto address = asio::ip::make_address(options_.host, ec);
+  if (ec) {  // a host name such as localhost
+    tcp::resolver resolver(io_);
+    const auto results = resolver.resolve(options_.host, "", ec);
+    if (ec || results.empty())
+      throw std::runtime_error("--host " + options_.host + " is neither an IP address nor a known host name");
+    address = results.begin()->endpoint().address();
+  }
+  const tcp::endpoint endpoint(address, options_.port);
+  acceptor_.open(endpoint.protocol());
+  acceptor_.set_option(asio::socket_base::reuse_address(true));
+  acceptor_.bind(endpoint, ec);
+  if (ec)
+    throw std::runtime_error("cannot listen on " + options_.host + ":" + std::to_string(options_.port) + ": " +
+                             ec.message());
+  acceptor_.listen(asio::socket_base::max_listen_connections);
+  return acceptor_.local_endpoint();
+}
+
+void HttpServer::accept() {
+  acceptor_.async_accept(asio::make_strand(io_), [this](error_code ec, tcp::socket socket) {
+    if (!acceptor_.is_open()) return;
+    if (!ec) {
+      error_code ignored;
+      socket.set_option(tcp::no_delay(true), ignored);
+      std::make_shared<Session>(std::move(socket), *this)->start();
+    } else if (ec != asio::error::operation_aborted) {
+      log_event(spdlog::level::warn, "accept failed", {{"error", ec.message()}});
+      // Out of file descriptors and the like: retry shortly instead of spinning.
+      auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(50));
+      timer->async_wait([this, timer](error_code) { accept(); });
+      return;
+    }
+    accept();
+  });
+}
+
+void HttpServer::begin_drain() {
+  draining_ = true;
+  service_.set_draining();
+  asio::post(acceptor_.get_executor(), [this] {
+    error_code ignored;
+    acceptor_.close(ignored);
+  });
+  std::vector<std::weak_ptr<Session>> sessions;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [ptr, weak] : sessions_) sessions.push_back(weak);
+  }
+  for (auto& weak : sessions)
+    if (auto s = weak.lock()) s->close_if_idle();
+}
+
+void HttpServer::close_all() {
+  error_code ignored;
+  acceptor_.close(ignored);
+  std::vector<std::weak_ptr<Session>> sessions;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& [ptr, weak] : sessions_) sessions.push_back(weak);
+  }
+  for (auto& weak : sessions)
+    if (auto s = weak.lock()) s->force_close();
+}
+
+}  // namespace senti::serving

@@ -1,0 +1,180 @@
+// The OpenAPI 3.0 description of the senti HTTP API (GET /openapi.json).
+#include <string>
+
+#include "serving/service.h"
+
+namespace senti::serving {
+
+using nlohmann::json;
+
+namespace {
+
+json ref(const std::string& name) { return {{"$ref", "#/components/schemas/" + name}}; }
+
+json json_content(const json& schema) { return {{"application/json", {{"schema", schema}}}}; }
+
+json error_response(const std::string& description) {
+  return {{"description", description}, {"content", json_content(ref("Error"))}};
+}
+
+json errors(std::initializer_list<int> codes) {
+  json out = json::object();
+  for (const int code : codes) {
+    switch (code) {
+      case 400: out["400"] = error_response("Malformed request: bad JSON, wrong types, invalid UTF-8"); break;
+      case 404: out["404"] = error_response("Unknown model"); break;
+      case 413: out["413"] = error_response("Body over --payload-limit"); break;
+      case 422: out["422"] = error_response("Empty text, batch over --max-client-batch-size, text too long with truncate=false"); break;
+      case 429: out["429"] = error_response("Over --max-concurrent-requests"); break;
+      case 500: out["500"] = error_response("Inference failed"); break;
+      case 503: out["503"] = error_response("Shutting down"); break;
+      default: break;
+    }
+  }
+  return out;
+}
+
+json timing_headers() {
+  const json ms = {{"schema", {{"type", "number"}}}};
+  const json count = {{"schema", {{"type", "integer"}}}};
+  return {{"x-total-time", {{"description", "Milliseconds from request read to answer"}, {"schema", ms["schema"]}}},
+          {"x-tokenization-time", {{"description", "Milliseconds spent tokenizing"}, {"schema", ms["schema"]}}},
+          {"x-queue-time", {{"description", "Milliseconds waiting for the engine"}, {"schema", ms["schema"]}}},
+          {"x-inference-time", {{"description", "Milliseconds of model time of the batch"}, {"schema", ms["schema"]}}},
+          {"x-compute-tokens", {{"description", "Tokens the model saw"}, {"schema", count["schema"]}}},
+          {"x-compute-characters", {{"description", "Bytes of input text"}, {"schema", count["schema"]}}},
+          {"x-batch-size", {{"description", "Texts in the engine batch"}, {"schema", count["schema"]}}}};
+}
+
+json ok(const std::string& description, const json& schema, bool timed = false) {
+  json r = {{"description", description}, {"content", json_content(schema)}};
+  if (timed) r["headers"] = timing_headers();
+  return r;
+}
+
+json get_op(const std::string& summary, const std::string& id, json responses, json parameters = json()) {
+  json op = {{"summary", summary}, {"operationId", id}, {"responses", std::move(responses)}};
+  if (!parameters.is_null()) op["parameters"] = std::move(parameters);
+  return op;
+}
+
+json schemas() {
+  json s;
+  s["Error"] = {{"type", "object"},
+                {"required", {"error", "error_type"}},
+                {"properties",
+                 {{"error", {{"type", "string"}}},
+                  {"error_type",
+                   {{"type", "string"},
+                    {"enum", {"validation", "overloaded", "backend", "unhealthy", "not_found", "method_not_allowed"}}}}}}};
+  s["SeedPrediction"] = {{"type", "object"},
+                         {"required", {"text", "sentiment", "label", "score", "latency_ms"}},
+                         {"properties",
+                          {{"text", {{"type", "string"}}},
+                           {"sentiment", {{"type", "string"}, {"description", "Display label, e.g. 正面 / 负面"}}},
+                           {"label", {{"type", "string"}}},
+                           {"score", {{"type", "number"}}},
+                           {"latency_ms", {{"type", "number"}}}}}};
+  s["Rank"] = {{"type", "object"},
+               {"required", {"label", "score"}},
+               {"properties", {{"label", {{"type", "string"}}}, {"score", {{"type", "number"}}}}}};
+  s["Ranks"] = {{"type", "array"}, {"items", ref("Rank")}, {"description", "Every label, highest score first"}};
+  const json sequence = {{"oneOf",
+                          {{{"type", "string"}},
+                           {{"type", "array"}, {"items", {{"type", "string"}}}, {"minItems", 1}, {"maxItems", 2}}}}};
+  s["PredictRequest"] = {
+      {"type", "object"},
+      {"required", {"inputs"}},
+      {"properties",
+       {{"inputs",
+         {{"oneOf", {{{"type", "string"}}, {{"type", "array"}, {"items", sequence}, {"minItems", 1}}}},
+          {"description", "A text, or a batch: [\"t1\", \"t2\"], [[\"t1\"], [\"t2\"]] or [[\"text\", \"pair\"]]"}}},
+        {"raw_scores", {{"type", "boolean"}, {"default", false}, {"description", "Logits instead of probabilities"}}},
+        {"truncate", {{"type", "boolean"}, {"default", true}, {"description", "false: reject texts over the model maximum"}}}}}};
+  s["PredictResponse"] = {{"oneOf", {ref("Ranks"), {{"type", "array"}, {"items", ref("Ranks")}}}}};
+  const json tensor_properties = {{"name", {{"type", "string"}}},
+                                  {"datatype", {{"type", "string"}}},
+                                  {"shape", {{"type", "array"}, {"items", {{"type", "integer"}}}}},
+                                  {"data", {{"type", "array"}, {"items", json::object()}}}};
+  s["InferTensor"] = {{"type", "object"},
+                      {"required", {"name", "datatype", "shape", "data"}},
+                      {"properties", tensor_properties}};
+  s["InferRequest"] = {{"type", "object"},
+                       {"required", {"inputs"}},
+                       {"properties",
+                        {{"id", {{"type", "string"}}},
+                         {"inputs", {{"type", "array"}, {"items", ref("InferTensor")}, {"minItems", 1}}}}}};
+  s["InferResponse"] = {{"type", "object"},
+                        {"required", {"model_name", "outputs"}},
+                        {"properties",
+                         {{"model_name", {{"type", "string"}}},
+                          {"model_version", {{"type", "string"}}},
+                          {"id", {{"type", "string"}}},
+                          {"outputs", {{"type", "array"}, {"items", ref("InferTensor")}}}}}};
+  s["Info"] = {{"type", "object"},
+               {"properties",
+                {{"model", {{"type", "string"}}},
+                 {"labels", {{"type", "array"}, {"items", {{"type", "object"}}}}},
+                 {"max_input_length", {{"type", "integer"}}},
+                 {"precision", {{"type", "string"}}},
+                 {"backend", {{"type", "string"}}},
+                 {"version", {{"type", "string"}}}}}};
+  s["Status"] = {{"type", "object"}, {"properties", {{"status", {{"type", "string"}}}}}};
+  return s;
+}
+
+}  // namespace
+
+json openapi_document(const std::string& version, const std::string& model_name) {
+  const json model_param = {{{"name", "model"}, {"in", "path"}, {"required", true},
+                             {"schema", {{"type", "string"}, {"example", model_name}}}}};
+  json paths;
+  json predict_responses = errors({400, 422, 429, 500, 503});
+  predict_responses["200"] = ok("The prediction", ref("SeedPrediction"), true);
+  json tei_responses = errors({400, 413, 422, 429, 500, 503});
+  tei_responses["200"] = ok("Scores of every label, highest first (a list of those for a batch)", ref("PredictResponse"), true);
+  paths["/predict"] = {
+      {"get", get_op("Classify one text (seed-compatible)", "predict_get", predict_responses,
+                     {{{"name", "text"}, {"in", "query"}, {"required", true}, {"schema", {{"type", "string"}}}}})},
+      {"post",
+       {{"summary", "Classify texts (Hugging Face TEI-compatible)"},
+        {"operationId", "predict"},
+        {"requestBody", {{"required", true}, {"content", json_content(ref("PredictRequest"))}}},
+        {"responses", tei_responses}}}};
+  json infer_responses = errors({400, 404, 413, 422, 429, 500, 503});
+  infer_responses["200"] = ok("Outputs label (BYTES), score (FP32) and scores (FP32, [n, labels])", ref("InferResponse"), true);
+  paths["/v2/models/{model}/infer"] = {
+      {"post",
+       {{"summary", "KServe v2 / Open Inference Protocol inference on a BYTES tensor of texts"},
+        {"operationId", "kserve_infer"},
+        {"parameters", model_param},
+        {"requestBody", {{"required", true}, {"content", json_content(ref("InferRequest"))}}},
+        {"responses", infer_responses}}}};
+  json meta_responses = errors({404});
+  meta_responses["200"] = ok("Model metadata", {{"type", "object"}});
+  paths["/v2/models/{model}"] = {{"get", get_op("KServe v2 model metadata", "kserve_model_metadata", meta_responses, model_param)}};
+  json model_ready = errors({404, 503});
+  model_ready["200"] = ok("Model ready", {{"type", "object"}});
+  paths["/v2/models/{model}/ready"] = {{"get", get_op("KServe v2 model readiness", "kserve_model_ready", model_ready, model_param)}};
+  paths["/v2"] = {{"get", get_op("KServe v2 server metadata", "kserve_server_metadata", {{"200", ok("Server metadata", {{"type", "object"}})}})}};
+  paths["/v2/health/live"] = {{"get", get_op("KServe v2 liveness", "kserve_live", {{"200", ok("Live", ref("Status"))}})}};
+  json ready = errors({503});
+  ready["200"] = ok("Ready", ref("Status"));
+  paths["/v2/health/ready"] = {{"get", get_op("KServe v2 readiness", "kserve_ready", ready)}};
+  paths["/health"] = {{"get", get_op("Health: 200 while serving, 503 while shutting down", "health", ready)}};
+  paths["/info"] = {{"get", get_op("Model and server information", "info", {{"200", ok("Information", ref("Info"))}})}};
+  paths["/metrics"] = {{"get", get_op("Prometheus metrics", "metrics",
+                                      {{"200", {{"description", "Prometheus text exposition format"},
+                                                {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}}}})}};
+  paths["/openapi.json"] = {{"get", get_op("This document", "openapi", {{"200", ok("OpenAPI 3 document", {{"type", "object"}})}})}};
+  return {{"openapi", "3.0.3"},
+          {"info",
+           {{"title", "senti"},
+            {"version", version},
+            {"description", "BERT text classification service. Errors are {\"error\", \"error_type\"}."},
+            {"license", {{"name", "see the senti repository"}}}}},
+          {"paths", paths},
+          {"components", {{"schemas", schemas()}}}};
+}
+
+}  // namespace senti::serving

@@ -1,0 +1,184 @@
+// `senti serve`'s process lifecycle: loads the model, starts the engine (batcher) thread and the network
+// threads, logs the start line and a periodic summary, and drains gracefully on SIGTERM/SIGINT.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <functional>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "senti/classifier.h"
+#include "serving/http_server.h"
+#include "serving/logging.h"
+#include "serving/metrics.h"
+#include "serving/options.h"
+#include "serving/service.h"
+
+namespace senti::serving {
+namespace {
+
+namespace asio = boost::asio;
+using tcp = asio::ip::tcp;
+using boost::system::error_code;
+
+std::string model_name_of(const std::filesystem::path& path) {
+  std::filesystem::path p = path;
+  if (p.filename().empty()) p = p.parent_path();
+  std::string name = std::filesystem::is_directory(p) ? p.filename().string() : p.stem().string();
+  return name.empty() ? "model" : name;
+}
+
+void log_summary(const Metrics& metrics, MetricsTotals& last, Batcher& batcher, int interval_s) {
+  const MetricsTotals now = metrics.totals();
+  const auto requests = now.requests - last.requests;
+  const auto batches = now.batches - last.batches;
+  nlohmann::json fields = {{"interval_s", interval_s},
+                           {"requests", requests},
+                           {"errors", now.errors - last.errors},
+                           {"texts", now.texts - last.texts},
+                           {"batches", batches},
+                           {"queue_depth", batcher.queue_depth()},
+                           {"in_flight", metrics.in_flight.load()}};
+  if (requests > 0)
+    fields["mean_latency_ms"] = 1000.0 * (now.request_seconds - last.request_seconds) / static_cast<double>(requests);
+  if (batches > 0) fields["mean_batch_size"] = (now.batch_items - last.batch_items) / static_cast<double>(batches);
+  log_event(spdlog::level::info, "summary", fields);
+  last = now;
+}
+
+}  // namespace
+
+int run_server(const ServeOptions& options) {
+  init_logging(options.log_format);
+  ClassifierOptions classifier_options;
+  classifier_options.max_length = options.max_length;
+  classifier_options.num_threads = options.threads;
+  classifier_options.precision = options.precision;
+  const auto load_start = std::chrono::steady_clock::now();
+  Classifier classifier = Classifier::load(options.model_dir, classifier_options);
+  // One warm-up batch, so the first client does not pay for the engine's lazy set-up.
+  classifier.classify(std::vector<Encoding>{classifier.tokenizer().encode("warm up", std::nullopt, classifier.max_length())});
+  const double load_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();
+
+  Metrics metrics;
+  BatchOptions batch_options;
+  batch_options.max_batch_tokens = options.max_batch_tokens;
+  batch_options.max_batch_requests = options.max_batch_requests;
+  batch_options.max_batch_delay = std::chrono::microseconds(options.max_batch_delay_us);
+  Batcher batcher(
+      batch_options, [&classifier](const std::vector<Encoding>& encodings) { return classifier.classify(encodings); },
+      [&metrics](const BatchStats& stats) {
+        metrics.observe_batch(stats.items, stats.tokens);
+        metrics.observe_inference(stats.inference_ms / 1000.0);
+      });
+  metrics.queue_depth = [&batcher] { return batcher.queue_depth(); };
+
+  ServiceSettings settings;
+  settings.model_name = model_name_of(options.model_dir);
+  settings.model_path = options.model_dir.string();
+  settings.precision = options.precision;
+  settings.version = options.version;
+  settings.max_concurrent_requests = options.max_concurrent_requests;
+  settings.max_client_batch_size = options.max_client_batch_size;
+  settings.payload_limit = options.payload_limit;
+  settings.batch = batch_options;
+  Service service(classifier, batcher, metrics, settings);
+
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  const int io_threads = options.io_threads > 0 ? options.io_threads : static_cast<int>(std::clamp(hw / 4, 2u, 8u));
+  asio::io_context io(io_threads);
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  HttpServer server(io, service, options);
+  tcp::endpoint bound;
+  try {
+    bound = server.listen();
+  } catch (const std::exception& e) {
+    log_event(spdlog::level::err, "cannot start", {{"error", e.what()}});
+    return 1;
+  }
+  batcher.start();
+  server.accept();
+
+  log_event(spdlog::level::info, "senti serve listening",
+            {{"address", bound.address().to_string() + ":" + std::to_string(bound.port())},
+             {"port", bound.port()},
+             {"model", settings.model_name},
+             {"model_path", settings.model_path},
+             {"labels", classifier.config().labels},
+             {"max_length", classifier.max_length()},
+             {"precision", options.precision},
+             {"backend", classifier.backend_name()},
+             {"io_threads", io_threads},
+             {"load_ms", load_ms},
+             {"version", options.version}});
+
+  MetricsTotals last_totals;
+  asio::steady_timer summary(io);
+  std::function<void()> schedule_summary = [&] {
+    summary.expires_after(std::chrono::seconds(std::max(1, options.summary_interval_s)));
+    summary.async_wait([&](error_code ec) {
+      if (ec) return;
+      log_summary(metrics, last_totals, batcher, options.summary_interval_s);
+      schedule_summary();
+    });
+  };
+  if (options.summary_interval_s > 0) schedule_summary();
+
+  // Drain: stop accepting, let in-flight requests finish (up to --drain-timeout), then stop.
+  asio::steady_timer drain_timer(io);
+  std::chrono::steady_clock::time_point drain_deadline;
+  std::function<void()> poll_drain = [&] {
+    drain_timer.expires_after(std::chrono::milliseconds(20));
+    drain_timer.async_wait([&](error_code ec) {
+      if (ec) return;
+      if (server.sessions() == 0) return io.stop();
+      if (std::chrono::steady_clock::now() > drain_deadline) {
+        log_event(spdlog::level::warn, "drain timeout: closing the remaining connections",
+                  {{"connections", server.sessions()}});
+        return io.stop();
+      }
+      poll_drain();
+    });
+  };
+  std::atomic<int> exit_signal{0};
+  signals.async_wait([&](error_code ec, int signal) {
+    if (ec) return;
+    exit_signal = signal;
+    log_event(spdlog::level::info, "shutting down: finishing in-flight requests",
+              {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"},
+               {"in_flight", metrics.in_flight.load()},
+               {"connections", server.sessions()}});
+    summary.cancel();
+    drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.drain_timeout_s);
+    server.begin_drain();
+    // A second signal stops at once.
+    signals.async_wait([&](error_code ec2, int) {
+      if (!ec2) io.stop();
+    });
+    poll_drain();
+  });
+
+  std::vector<std::thread> threads;
+  for (int i = 1; i < io_threads; ++i) threads.emplace_back([&io] { io.run(); });
+  io.run();
+  for (auto& t : threads) t.join();
+  // Every queued text gets its answer (or an error) before the connections are torn down; then the
+  // remaining handlers run to completion so no session outlives the server.
+  batcher.stop();
+  error_code ignored;
+  signals.cancel(ignored);
+  summary.cancel();
+  drain_timer.cancel();
+  server.close_all();
+  io.restart();
+  io.run();
+  log_summary(metrics, last_totals, batcher, options.summary_interval_s);
+  log_event(spdlog::level::info, "stopped", {{"requests", metrics.totals().requests}});
+  return 0;
+}
+
+}  // namespace senti::serving

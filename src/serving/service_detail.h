@@ -1,0 +1,43 @@
+// Helpers shared by the files that implement Service (service.cc, endpoints.cc). Not a public header.
+#pragma once
+
+#include <chrono>
+#include <cstdio>
+#include <string>
+#include <utility>
+
+#include <nlohmann/json.hpp>
+
+#include "serving/service.h"
+
+namespace senti::serving::detail {
+
+using Clock = std::chrono::steady_clock;
+
+inline double ms_since(Clock::time_point start) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - start).count();
+}
+
+// A request that cannot be served, raised while reading it and turned into an error response.
+struct RequestError {
+  int status;
+  std::string message;
+  std::string type = "validation";
+};
+
+[[noreturn]] inline void reject(int status, std::string message) { throw RequestError{status, std::move(message)}; }
+
+inline HttpResponse json_response(int status, const nlohmann::json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = dump_json(body);
+  return r;
+}
+
+inline std::string format_ms(double ms) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.3f", ms);
+  return buf;
+}
+
+}  // namespace senti::serving::detail

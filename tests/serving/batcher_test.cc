@@ -1,0 +1,184 @@
+// The batcher with a fake model: every result goes back to its own item, budgets hold, no item is lost.
+#include "serving/batcher.h"
+
+#include <atomic>
+#include <future>
+#include <mutex>
+#include <stdexcept>
+#include <thread>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+namespace senti::serving {
+namespace {
+
+Encoding encoding_of(int id, std::size_t length) {
+  Encoding e;
+  e.input_ids.assign(length, id);
+  e.token_type_ids.assign(length, 0);
+  return e;
+}
+
+// The fake model answers each encoding with its own first id as label_id and its length as num_tokens.
+std::vector<Prediction> echo(const std::vector<Encoding>& batch) {
+  std::vector<Prediction> out;
+  for (const auto& e : batch) {
+    Prediction p;
+    p.label_id = static_cast<std::size_t>(e.input_ids.front());
+    p.num_tokens = e.input_ids.size();
+    out.push_back(p);
+  }
+  return out;
+}
+
+TEST(Batcher, ResultsGoBackToTheirItemsUnderConcurrency) {
+  std::mutex mutex;
+  std::vector<BatchStats> batches;
+  BatchOptions options;
+  options.max_batch_tokens = 300;
+  options.max_batch_requests = 8;
+  Batcher batcher(options, echo, [&](const BatchStats& s) {
+    std::lock_guard lock(mutex);
+    batches.push_back(s);
+  });
+  batcher.start();
+  constexpr int kThreads = 8, kEach = 200;
+  std::atomic<int> right{0}, wrong{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      std::vector<std::future<void>> done;
+      for (int k = 0; k < kEach; ++k) {
+        const int id = t * kEach + k + 1;
+        const std::size_t length = static_cast<std::size_t>(1 + (id * 37) % 120);
+        auto promise = std::make_shared<std::promise<void>>();
+        done.push_back(promise->get_future());
+        batcher.submit(encoding_of(id, length), [&, id, length, promise](ItemResult&& r) {
+          const bool ok = r.ok && r.prediction.label_id == static_cast<std::size_t>(id) && r.prediction.num_tokens == length;
+          ++(ok ? right : wrong);
+          promise->set_value();
+        });
+      }
+      for (auto& f : done) f.get();
+    });
+  }
+  for (auto& t : threads) t.join();
+  batcher.stop();
+  EXPECT_EQ(wrong.load(), 0);
+  EXPECT_EQ(right.load(), kThreads * kEach);
+  std::size_t items = 0;
+  bool some_batching = false;
+  for (const auto& b : batches) {
+    items += b.items;
+    EXPECT_LE(b.items, 8u);
+    if (b.items > 1) {
+      EXPECT_LE(b.tokens, 300u);  // only a lone item may exceed the budget
+    }
+    some_batching = some_batching || b.items > 1;
+  }
+  EXPECT_EQ(items, static_cast<std::size_t>(kThreads * kEach));
+  EXPECT_TRUE(some_batching);
+}
+
+TEST(Batcher, GroupsSimilarLengths) {
+  // Queue items while the engine is blocked, then look at what it groups.
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::mutex mutex;
+  std::vector<std::vector<std::size_t>> lengths;
+  BatchOptions options;
+  options.max_batch_tokens = 1000;
+  options.max_batch_requests = 4;
+  Batcher batcher(options, [&](const std::vector<Encoding>& batch) {
+    released.wait();
+    std::vector<std::size_t> l;
+    for (const auto& e : batch) l.push_back(e.input_ids.size());
+    {
+      std::lock_guard lock(mutex);
+      lengths.push_back(l);
+    }
+    return echo(batch);
+  });
+  batcher.start();
+  std::atomic<int> done{0};
+  batcher.submit(encoding_of(1, 5), [&](ItemResult&&) { ++done; });  // occupies the engine
+  while (batcher.queue_depth() != 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  const std::size_t queued[] = {10, 200, 11, 201, 12, 202, 13, 203};
+  for (const std::size_t l : queued) batcher.submit(encoding_of(2, l), [&](ItemResult&&) { ++done; });
+  EXPECT_EQ(batcher.queue_depth(), 8u);
+  release.set_value();
+  batcher.stop();
+  EXPECT_EQ(done.load(), 9);
+  ASSERT_EQ(lengths.size(), 3u);
+  EXPECT_EQ(lengths[1], (std::vector<std::size_t>{10, 11, 12, 13}));
+  EXPECT_EQ(lengths[2], (std::vector<std::size_t>{200, 201, 202, 203}));
+}
+
+TEST(Batcher, ModelErrorsReachEveryItem) {
+  Batcher batcher(BatchOptions{}, [](const std::vector<Encoding>&) -> std::vector<Prediction> {
+    throw std::runtime_error("boom");
+  });
+  batcher.start();
+  std::promise<ItemResult> p;
+  batcher.submit(encoding_of(1, 3), [&](ItemResult&& r) { p.set_value(std::move(r)); });
+  const ItemResult r = p.get_future().get();
+  EXPECT_FALSE(r.ok);
+  EXPECT_EQ(r.error, "boom");
+}
+
+TEST(Batcher, SubmitAfterStopFailsAtOnce) {
+  Batcher batcher(BatchOptions{}, echo);
+  batcher.start();
+  batcher.stop();
+  bool called = false;
+  batcher.submit(encoding_of(1, 3), [&](ItemResult&& r) {
+    called = true;
+    EXPECT_FALSE(r.ok);
+  });
+  EXPECT_TRUE(called);
+}
+
+TEST(Batcher, FullBatchDoesNotWaitForTheDelay) {
+  BatchOptions options;
+  options.max_batch_delay = std::chrono::seconds(3);
+  options.max_batch_requests = 2;
+  std::atomic<int> batches{0};
+  Batcher batcher(options, [&](const std::vector<Encoding>& b) {
+    ++batches;
+    return echo(b);
+  });
+  batcher.start();
+  std::promise<void> first, second;
+  const auto start = std::chrono::steady_clock::now();
+  batcher.submit(encoding_of(1, 3), [&](ItemResult&&) { first.set_value(); });
+  batcher.submit(encoding_of(2, 3), [&](ItemResult&&) { second.set_value(); });
+  first.get_future().get();
+  second.get_future().get();
+  // Two items fill the batch: it runs at once, well before the 3 s delay.
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(2000));
+  EXPECT_EQ(batches.load(), 1);
+  batcher.stop();
+}
+
+}  // namespace
+}  // namespace senti::serving
+
+namespace senti::serving {
+namespace {
+
+TEST(Batcher, LoneItemWaitsForTheDelay) {
+  BatchOptions options;
+  options.max_batch_delay = std::chrono::milliseconds(200);
+  Batcher batcher(options, echo);
+  batcher.start();
+  std::promise<void> done;
+  const auto start = std::chrono::steady_clock::now();
+  batcher.submit(encoding_of(1, 3), [&](ItemResult&&) { done.set_value(); });
+  done.get_future().get();
+  EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(190));
+  batcher.stop();
+}
+
+}  // namespace
+}  // namespace senti::serving

@@ -48,6 +48,8 @@ class Classifier {
   const BertConfig& config() const;
   const BertTokenizer& tokenizer() const;
   std::string backend_name() const;
+  // The precision the encoder actually runs in ("fp32", "bf16" or "int8"; "auto" resolved).
+  std::string precision() const;
   std::size_t max_length() const { return max_length_; }
 
   Classifier(Classifier&&) noexcept;

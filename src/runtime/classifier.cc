@@ -87,6 +87,7 @@ Classifier Classifier::load(const std::filesystem::path& model_path, const Class
 const BertConfig& Classifier::config() const { return state_->config; }
 const BertTokenizer& Classifier::tokenizer() const { return state_->tokenizer; }
 std::string Classifier::backend_name() const { return state_->backend->name(); }
+std::string Classifier::precision() const { return state_->backend->precision(); }
 
 std::vector<Prediction> Classifier::classify(const std::vector<std::string>& texts) {
   std::vector<Encoding> encodings;

@@ -80,7 +80,7 @@ int run_server(const ServeOptions& options) {
   ServiceSettings settings;
   settings.model_name = model_name_of(options.model_dir);
   settings.model_path = options.model_dir.string();
-  settings.precision = options.precision;
+  settings.precision = classifier.precision();
   settings.version = options.version;
   settings.max_concurrent_requests = options.max_concurrent_requests;
   settings.max_client_batch_size = options.max_client_batch_size;
@@ -110,7 +110,7 @@ int run_server(const ServeOptions& options) {
              {"model_path", settings.model_path},
              {"labels", classifier.config().labels},
              {"max_length", classifier.max_length()},
-             {"precision", options.precision},
+             {"precision", settings.precision},
              {"backend", classifier.backend_name()},
              {"io_threads", io_threads},
              {"load_ms", load_ms},

@@ -215,7 +215,10 @@ TEST_F(ServeApi, HealthInfoMetricsOpenApi) {
   EXPECT_EQ(info["labels"].size(), 2u);
   EXPECT_EQ(info["labels"][1]["label"], "positive");
   EXPECT_FALSE(info["backend"].get<std::string>().empty());
-  EXPECT_FALSE(info["precision"].get<std::string>().empty());
+  // The precision the engine resolved "auto" to, and the backend name says the same.
+  const std::string precision = info["precision"].get<std::string>();
+  EXPECT_TRUE(precision == "fp32" || precision == "bf16" || precision == "int8") << precision;
+  EXPECT_NE(info["backend"].get<std::string>().find(precision), std::string::npos) << info;
   EXPECT_EQ(info["version"], SENTI_VERSION_STRING);
 
   ASSERT_EQ(c.get("/predict?text=x").status, 200);

@@ -15,5 +15,7 @@ Action add_make_model_command(CLI::App& app);
 Action add_compile_command(CLI::App& app);
 Action add_serve_command(CLI::App& app);
 Action add_bench_command(CLI::App& app);
+Action add_eval_command(CLI::App& app);
+Action add_classify_command(CLI::App& app);
 
 }  // namespace senti::cli

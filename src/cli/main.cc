@@ -17,6 +17,8 @@ int main(int argc, char** argv) {
   const senti::cli::Action compile = senti::cli::add_compile_command(app);
   const senti::cli::Action serve = senti::cli::add_serve_command(app);
   const senti::cli::Action bench = senti::cli::add_bench_command(app);
+  const senti::cli::Action eval = senti::cli::add_eval_command(app);
+  const senti::cli::Action classify = senti::cli::add_classify_command(app);
 
   CLI11_PARSE(app, argc, argv);
   try {
@@ -26,6 +28,8 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("compile")) return compile();
     if (app.got_subcommand("serve")) return serve();
     if (app.got_subcommand("bench")) return bench();
+    if (app.got_subcommand("eval")) return eval();
+    if (app.got_subcommand("classify")) return classify();
   } catch (const senti::InvalidInputError& e) {
     std::cerr << "senti: invalid input: " << e.what() << "\n";
     return 2;

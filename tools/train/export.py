@@ -37,6 +37,7 @@ def main():
     ap.add_argument("--serve-max-len", type=int, default=512)
     ap.add_argument("--data", default="/work/shared/data/sentiment")
     ap.add_argument("--test", type=int, default=0, help="run the (single) final test evaluation")
+    ap.add_argument("--eval", type=int, default=1, help="0: skip the dev/test evaluation (quick export)")
     a = ap.parse_args()
     torch.set_num_threads(2)
     os.makedirs(a.out, exist_ok=True)
@@ -46,6 +47,7 @@ def main():
     m.config.senti_label_display = {"0": "负面", "1": "正面"}
     m.config.problem_type = "single_label_classification"
     m.float().save_pretrained(a.out, safe_serialization=True)
+    os.chmod(os.path.join(a.out, "model.safetensors"), 0o644)  # safetensors writes 0600
     shutil.copy(a.vocab, os.path.join(a.out, "vocab.txt"))
     tk = {"tokenizer_class": "BertTokenizer", "do_lower_case": True, "do_basic_tokenize": True,
           "tokenize_chinese_chars": True, "strip_accents": None, "model_max_length": a.serve_max_len,
@@ -72,6 +74,8 @@ def main():
         ok += p == y
         print(f"seed: {s} -> {model.config.id2label[p]} ({cfg['senti_label_display'][str(p)]}) p_pos={pr[1]:.4f} expected={model.config.id2label[y]} {'OK' if p == y else 'WRONG'}")
     print(f"seed sentences correct: {ok}/5")
+    if not a.eval:
+        return
     rows = {s: [json.loads(l) for l in open(os.path.join(a.data, s + ".jsonl"), encoding="utf-8")] for s in ["dev", "test"]}
     splits = ["dev", "test"] if a.test else ["dev"]
     res = {}

@@ -106,6 +106,13 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--bench-steps", type=int, default=0)
     ap.add_argument("--evals-per-epoch", type=int, default=1)
+    ap.add_argument("--time-budget", type=float, default=0,
+                    help="seconds for the classification phase; >0: the LR decays linearly with elapsed wall "
+                         "time (not steps) and training stops when the budget is spent, so a slow or shared "
+                         "machine still ends with a fully annealed model")
+    ap.add_argument("--init", default="", help="start the classification phase from this checkpoint folder")
+    ap.add_argument("--warmup-steps", type=int, default=300, help="with --time-budget")
+    ap.add_argument("--eval-every-s", type=float, default=0, help="with --time-budget: evaluate dev this often")
     a = ap.parse_args()
     torch.set_num_threads(a.threads)
     random.seed(a.seed); np.random.seed(a.seed); torch.manual_seed(a.seed)
@@ -162,7 +169,9 @@ def main():
     # ---------------- classification ----------------
     t0 = time.time()
     torch.manual_seed(a.seed + 1)
-    model = BertForSequenceClassification(cfg)
+    model = BertForSequenceClassification.from_pretrained(a.init) if a.init else BertForSequenceClassification(cfg)
+    if a.init:
+        log(f"initialised from {a.init}", fh)
     if bert_state is not None:
         missing, unexpected = model.bert.load_state_dict(bert_state, strict=False)
         log(f"loaded MLM encoder (missing {missing}, unexpected {unexpected})", fh)
@@ -174,7 +183,16 @@ def main():
     groups = [{"params": [p for n, p in model.named_parameters() if not any(x in n for x in nd)], "weight_decay": a.wd},
               {"params": [p for n, p in model.named_parameters() if any(x in n for x in nd)], "weight_decay": 0.0}]
     opt = torch.optim.AdamW(groups, lr=a.lr, betas=(0.9, 0.98), eps=1e-6)
-    sch = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(int(a.warmup * total), total))
+    if a.time_budget > 0:
+        total = 10**9  # bounded by wall time instead
+        warm_steps = a.warmup_steps
+        def time_lr(step):
+            frac_left = max(0.0, 1.0 - (time.time() - t0) / a.time_budget)
+            return min((step + 1) / warm_steps, frac_left)
+        sch = torch.optim.lr_scheduler.LambdaLR(opt, time_lr)
+        next_eval = a.eval_every_s
+    else:
+        sch = torch.optim.lr_scheduler.LambdaLR(opt, lr_lambda(int(a.warmup * total), total))
     y = torch.tensor(tr["labels"])
     step = 0; ep = 0; run_loss = 0.0; tl = time.time(); best = (-1, 0, 0)
     model.train()
@@ -193,7 +211,13 @@ def main():
                 run_loss = 0.0; tl = time.time()
             if a.bench_steps and step >= a.bench_steps:
                 log(f"bench done {(time.time()-t0)/step:.3f}s/step", fh); return
-            if step % eval_every == 0 or step == total:
+            out_of_time = a.time_budget > 0 and time.time() - t0 >= a.time_budget
+            if a.time_budget > 0:
+                do_eval = out_of_time or time.time() - t0 >= next_eval
+                if do_eval: next_eval += a.eval_every_s
+            else:
+                do_eval = step % eval_every == 0 or step == total
+            if do_eval:
                 te = time.time()
                 acc, f1 = evaluate(model, dv["ids"], dv["labels"], a)
                 log(f"EVAL step {step} epoch {step/nb:.2f} dev_acc {acc:.4f} dev_macroF1 {f1:.4f} "
@@ -202,7 +226,11 @@ def main():
                     best = (acc, f1, step)
                     model.save_pretrained(os.path.join(a.workdir, "best"), safe_serialization=True)
                     log(f"  new best -> {a.workdir}/best", fh)
+            if out_of_time:
+                total = step
+                break
         ep += 1
+        log(f"epoch {ep} done at step {step} ({time.time()-t0:.0f}s)", fh)
     times["cls_s"] = time.time() - t0
     log(f"CLS phase done in {times['cls_s']:.0f}s; best dev acc {best[0]:.4f} F1 {best[1]:.4f} at step {best[2]}", fh)
     json.dump({"times": times, "best_dev_acc": best[0], "best_dev_f1": best[1], "best_step": best[2],

@@ -1,0 +1,185 @@
+// senti classify: bulk classification of a large .jsonl/.csv/.txt file into JSONL or CSV, streaming
+// (one batch in memory at a time, flushed after each batch) and resumable: run again with the same
+// --output and it continues after the rows already written, so an interruption never loses finished rows.
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <memory>
+#include <optional>
+#include <string>
+#include <system_error>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "cli/commands.h"
+#include "cli/default_model.h"
+#include "cli/progress_bar.h"
+#include "cli/record_io.h"
+#include "senti/classifier.h"
+#include "senti/error.h"
+
+namespace senti::cli {
+namespace {
+
+struct ClassifyOptions {
+  std::string model;
+  std::string input;
+  std::string output;
+  std::string text_field = "text";
+  std::size_t max_length = 0;
+  std::size_t batch_size = 64;
+  int threads = 0;
+  std::string precision = "auto";
+};
+
+constexpr const char* kCsvHeader = "id,text,label,display_label,score,error\n";
+
+bool output_is_csv(const std::filesystem::path& path) {
+  std::string ext = path.extension().string();
+  for (auto& c : ext) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return ext == ".csv";
+}
+
+std::string score_text(float score) {
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%.6f", static_cast<double>(score));
+  return buf;
+}
+
+std::string format_row(const InputRecord& r, const Prediction* p, const std::string& error, bool csv) {
+  if (csv) {
+    std::string row = csv_field(id_text(r.id)) + "," + csv_field(r.text) + ",";
+    if (p != nullptr) row += csv_field(p->label) + "," + csv_field(p->display_label) + "," + score_text(p->score) + ",";
+    else row += ",,," + csv_field(error);
+    return row + "\n";
+  }
+  nlohmann::ordered_json j = {{"id", r.id}, {"text", r.text}};  // rows read id, text, label... in that order
+  if (p != nullptr) {
+    j["label"] = p->label;
+    if (p->display_label != p->label) j["display_label"] = p->display_label;
+    j["score"] = p->score;
+  } else {
+    j["error"] = error;
+  }
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+// Prepares the output for appending: keeps the complete rows an earlier run wrote (dropping a torn
+// last row), checks they belong to this input, and returns how many input records to skip.
+std::size_t prepare_output(const ClassifyOptions& o, bool csv, RecordReader& reader) {
+  std::error_code ec;
+  if (!std::filesystem::exists(o.output, ec) || std::filesystem::file_size(o.output, ec) == 0) return 0;
+  const OutputScan scan = scan_output(o.output, csv);
+  if (scan.complete_bytes < std::filesystem::file_size(o.output)) {
+    std::filesystem::resize_file(o.output, scan.complete_bytes);
+    std::cerr << "senti classify: dropped a partly written last row of " << o.output << "\n";
+  }
+  if (scan.rows == 0) return 0;
+  InputRecord record;
+  for (std::size_t i = 0; i < scan.rows; ++i) {
+    if (!reader.next(record))
+      throw InvalidInputError(o.output + " already holds " + std::to_string(scan.rows) + " rows but " + o.input +
+                              " has only " + std::to_string(i) +
+                              ": it is not this input's output (choose another --output or delete it)");
+  }
+  if (id_text(record.id) != scan.last_id)
+    throw InvalidInputError(o.output + " does not continue " + o.input + ": its row " + std::to_string(scan.rows) +
+                            " has id '" + scan.last_id + "' but input record " + std::to_string(scan.rows) +
+                            " has id '" + id_text(record.id) + "' (choose another --output or delete it)");
+  std::cerr << "senti classify: resuming after " << scan.rows << " rows already in " << o.output << "\n";
+  return scan.rows;
+}
+
+int run_classify(const ClassifyOptions& o) {
+  ClassifierOptions classifier_options;
+  classifier_options.max_length = o.max_length;
+  classifier_options.num_threads = o.threads;
+  classifier_options.precision = o.precision;
+  const bool csv = output_is_csv(o.output);
+  RecordReader reader(o.input, input_format_of(o.input), o.text_field);
+  if (std::filesystem::exists(o.output) && std::filesystem::equivalent(o.input, o.output))
+    throw InvalidInputError("--output must not be the input file");
+  const std::size_t skipped = prepare_output(o, csv, reader);
+  Classifier classifier = Classifier::load(resolve_model(o.model), classifier_options);
+
+  std::ofstream out(o.output, std::ios::binary | std::ios::app);
+  if (!out) throw InvalidInputError("cannot write " + o.output);
+  std::error_code ec;
+  if (csv && std::filesystem::file_size(o.output, ec) == 0) out << kCsvHeader;
+
+  ProgressBar progress("classify", reader.size());
+  const auto start = std::chrono::steady_clock::now();
+  std::size_t done = 0, failed = 0;
+  std::vector<InputRecord> batch;
+  std::vector<std::optional<Encoding>> encodings;
+  std::vector<std::string> errors;
+  const auto flush = [&] {
+    if (batch.empty()) return;
+    std::vector<Encoding> valid;
+    for (const auto& e : encodings)
+      if (e) valid.push_back(*e);
+    const auto predictions = classifier.classify(valid);
+    std::string text;
+    std::size_t next = 0;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (encodings[i]) {
+        text += format_row(batch[i], &predictions[next++], "", csv);
+      } else {
+        text += format_row(batch[i], nullptr, errors[i], csv);
+        ++failed;
+      }
+    }
+    out << text;
+    out.flush();  // every finished row is on disk before the next batch starts
+    if (!out) throw Error("writing " + o.output + " failed");
+    done += batch.size();
+    batch.clear();
+    encodings.clear();
+    errors.clear();
+    progress.update(reader.bytes_read(), done);
+  };
+  InputRecord record;
+  while (reader.next(record)) {
+    try {
+      encodings.emplace_back(classifier.tokenizer().encode(record.text, std::nullopt, classifier.max_length()));
+      errors.emplace_back();
+    } catch (const InvalidInputError& e) {
+      encodings.emplace_back(std::nullopt);
+      errors.emplace_back(e.what());
+    }
+    batch.push_back(std::move(record));
+    if (batch.size() >= o.batch_size) flush();
+  }
+  flush();
+  progress.finish();
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::fprintf(stderr, "senti classify: %zu rows classified in %.1f s (%.1f texts/s)%s%s -> %s\n", done, seconds,
+               seconds > 0 ? static_cast<double>(done) / seconds : 0.0,
+               skipped ? (", " + std::to_string(skipped) + " kept from the earlier run").c_str() : "",
+               failed ? (", " + std::to_string(failed) + " rows with an error").c_str() : "", o.output.c_str());
+  return failed ? 2 : 0;
+}
+
+}  // namespace
+
+Action add_classify_command(CLI::App& app) {
+  auto o = std::make_shared<ClassifyOptions>();
+  CLI::App* cmd = app.add_subcommand(
+      "classify", "Classify a large file (.jsonl, .csv with a header, .txt: one text per line) into JSONL, or CSV "
+                  "when --output ends in .csv; streaming, resumable (rerun with the same --output to continue)");
+  cmd->add_option("--input,-i", o->input, "Input file: .jsonl, .csv or .txt")->required();
+  cmd->add_option("--output,-o", o->output, "Output file: .csv for CSV, anything else for JSONL")->required();
+  cmd->add_option("--text-field", o->text_field, "JSONL field / CSV column holding the text (default: text)");
+  cmd->add_option("--model,-m", o->model, "Model folder (Hugging Face checkpoint); default: the embedded model");
+  cmd->add_option("--max-length", o->max_length, "Truncate to this many tokens (default: the model's maximum)");
+  cmd->add_option("--batch-size", o->batch_size, "Texts per batch; each batch is written and flushed (default: 64)")
+      ->check(CLI::Range(1, 4096));
+  cmd->add_option("--threads", o->threads, "Compute threads (default: all cores)")->check(CLI::NonNegativeNumber);
+  cmd->add_option("--precision", o->precision, "fp32, bf16, int8 or auto (default: auto)")
+      ->check(CLI::IsMember({"auto", "fp32", "bf16", "int8"}));
+  return [o] { return run_classify(*o); };
+}
+
+}  // namespace senti::cli

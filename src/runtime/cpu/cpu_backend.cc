@@ -25,7 +25,8 @@ CpuBackend::CpuBackend(const BertConfig& config, dnnl::engine engine, CpuModel m
       stream_(engine_),
       model_(std::move(model)),
       attention_(engine_, config_.num_attention_heads, config_.head_dim()) {
-  if (options.num_threads > 0) omp_set_num_threads(options.num_threads);
+  num_threads_ = options.num_threads;
+  if (num_threads_ > 0) omp_set_num_threads(num_threads_);
   // Primitives for the common short shapes are made now, not by the first requests of those sizes.
   for (std::size_t rows : {16, 32, 48, 64}) {
     for (auto& layer : model_.layers)
@@ -62,6 +63,7 @@ void CpuBackend::forward(const PackedBatch& batch, float* logits) {
   const std::size_t h = config_.hidden_size;
   const float eps = config_.layer_norm_eps;
   if (sequences == 0) return;
+  if (num_threads_ > 0) omp_set_num_threads(num_threads_);
   ensure_capacity(PackedLinear::padded_rows(tokens), sequences);
 
   {

@@ -33,6 +33,10 @@ class CpuBackend final : public Backend {
   dnnl::stream stream_;
   CpuModel model_;
   bool onednn_attention_ = false;  // SENTI_ATTENTION=onednn: per-head oneDNN matmuls (for comparison)
+  // BackendOptions::num_threads (0: OpenMP's default). OpenMP's thread count is per calling thread, and
+  // the service calls forward() from its engine thread, not the thread that built the backend: forward()
+  // sets it again on whichever thread calls it.
+  int num_threads_ = 0;
   PackedAttention attention_;
 
   // Workspace, grown to the largest batch seen and reused: no allocation per call after warm-up.

@@ -267,6 +267,14 @@ void HttpServer::accept() {
   });
 }
 
+std::vector<std::shared_ptr<Session>> HttpServer::live_sessions() {
+  std::vector<std::shared_ptr<Session>> live;
+  std::lock_guard lock(mutex_);
+  for (auto& [ptr, weak] : sessions_)
+    if (auto s = weak.lock()) live.push_back(std::move(s));
+  return live;
+}
+
 void HttpServer::begin_drain() {
   draining_ = true;
   service_.set_draining();
@@ -274,25 +282,13 @@ void HttpServer::begin_drain() {
     error_code ignored;
     acceptor_.close(ignored);
   });
-  std::vector<std::weak_ptr<Session>> sessions;
-  {
-    std::lock_guard lock(mutex_);
-    for (auto& [ptr, weak] : sessions_) sessions.push_back(weak);
-  }
-  for (auto& weak : sessions)
-    if (auto s = weak.lock()) s->close_if_idle();
+  for (const auto& s : live_sessions()) s->close_if_idle();
 }
 
 void HttpServer::close_all() {
   error_code ignored;
   acceptor_.close(ignored);
-  std::vector<std::weak_ptr<Session>> sessions;
-  {
-    std::lock_guard lock(mutex_);
-    for (auto& [ptr, weak] : sessions_) sessions.push_back(weak);
-  }
-  for (auto& weak : sessions)
-    if (auto s = weak.lock()) s->force_close();
+  for (const auto& s : live_sessions()) s->force_close();
 }
 
 }  // namespace senti::serving

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
+#include <vector>
 #include <mutex>
 #include <unordered_map>
 
@@ -56,6 +57,10 @@ class HttpServer {
   const ServeOptions& options() const { return options_; }
 
  private:
+  // The sessions still alive, taken under the lock; act on them after it is released (closing one
+  // unregisters it, which takes the lock again).
+  std::vector<std::shared_ptr<Session>> live_sessions();
+
   boost::asio::io_context& io_;
   Service& service_;
   const ServeOptions& options_;

@@ -48,15 +48,8 @@ GoldenModel& model_named(const std::string& name) {
   return cache.emplace(name, std::move(m)).first->second;
 }
 
-std::size_t argmax(const std::vector<float>& v) {
-  return static_cast<std::size_t>(std::max_element(v.begin(), v.end()) - v.begin());
-}
-
-float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  float worst = 0.f;
-  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
-  return worst;
-}
+using test::argmax;
+using test::max_abs_diff;
 
 // Argmax must agree unless the reference itself is a near-tie, where 1e-4 of noise may flip it.
 void expect_same_argmax(const std::vector<float>& ours, const std::vector<float>& want, const std::string& id) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <array>
 #include <atomic>
+#include <cmath>
 #include <cstdio>
 #include <fstream>
 #include <iterator>
@@ -69,6 +70,16 @@ void copy_model_without(const std::filesystem::path& from, const std::filesystem
     const auto bytes = read_bytes(entry.path());
     out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
   }
+}
+
+std::size_t argmax(const std::vector<float>& v) {
+  return static_cast<std::size_t>(std::max_element(v.begin(), v.end()) - v.begin());
+}
+
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
+  float worst = 0.f;
+  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
+  return worst;
 }
 
 namespace {

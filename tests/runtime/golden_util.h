@@ -40,4 +40,9 @@ void copy_model_without(const std::filesystem::path& from, const std::filesystem
 
 std::string sha256_hex(const std::string& bytes);
 
+// Index of the largest value (the predicted label of a logit vector).
+std::size_t argmax(const std::vector<float>& v);
+// max_i |a[i] - b[i]| over a's elements (b at least as long).
+float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b);
+
 }  // namespace senti::test

@@ -86,15 +86,8 @@ bool host_runs(const std::string& precision) {
   return cpu::host_supports(cpu::parse_precision(precision, f), f);
 }
 
-std::size_t argmax(const std::vector<float>& v) {
-  return static_cast<std::size_t>(std::max_element(v.begin(), v.end()) - v.begin());
-}
-
-float max_abs_diff(const std::vector<float>& a, const std::vector<float>& b) {
-  float worst = 0.f;
-  for (std::size_t i = 0; i < a.size(); ++i) worst = std::max(worst, std::fabs(a[i] - b[i]));
-  return worst;
-}
+using test::argmax;
+using test::max_abs_diff;
 
 float margin(const std::vector<float>& v) {
   std::vector<float> sorted = v;

@@ -8,9 +8,9 @@
 #include <atomic>
 #include <cstddef>
 #include <memory>
-#include <vector>
 #include <mutex>
 #include <unordered_map>
+#include <vector>
 
 #include <boost/asio.hpp>
 

@@ -2,39 +2,18 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <numeric>
 
+#include "cli/record_io.h"
 #include "senti/error.h"
 
 namespace senti::cli::bench {
 
 std::vector<std::string> read_texts(const std::filesystem::path& path, std::size_t limit) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw InvalidInputError("cannot open input file " + path.string());
-  const bool jsonl = path.extension() == ".jsonl";
+  RecordReader reader(path, input_format_of(path), "text");
   std::vector<std::string> texts;
-  std::string line;
-  std::size_t line_no = 0;
-  while ((limit == 0 || texts.size() < limit) && std::getline(in, line)) {
-    ++line_no;
-    if (!line.empty() && line.back() == '\r') line.pop_back();
-    if (line.find_first_not_of(" \t") == std::string::npos) continue;
-    if (!jsonl) {
-      texts.push_back(std::move(line));
-      continue;
-    }
-    nlohmann::json row;
-    try {
-      row = nlohmann::json::parse(line);
-    } catch (const nlohmann::json::exception& e) {
-      throw InvalidInputError(path.string() + ":" + std::to_string(line_no) + ": not JSON (" + e.what() + ")");
-    }
-    if (!row.is_object() || !row.contains("text") || !row["text"].is_string()) {
-      throw InvalidInputError(path.string() + ":" + std::to_string(line_no) + ": expected an object with a string \"text\"");
-    }
-    texts.push_back(row["text"].get<std::string>());
-  }
+  InputRecord record;
+  while ((limit == 0 || texts.size() < limit) && reader.next(record)) texts.push_back(std::move(record.text));
   if (texts.empty()) throw InvalidInputError("input file " + path.string() + " holds no text");
   return texts;
 }

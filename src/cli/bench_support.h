@@ -10,8 +10,9 @@
 
 namespace senti::cli::bench {
 
-// Texts from a .jsonl file (the "text" field of each object) or any other file (one text per line,
-// blank lines skipped). At most `limit` texts when limit > 0. Throws InvalidInputError with the file
+// Texts from a .jsonl (the "text" field of each object), .csv (the "text" column) or .txt file (one
+// text per line, blank lines skipped), read by RecordReader like eval and classify. At most `limit`
+// texts when limit > 0. Throws InvalidInputError with the file
 // and line on a malformed line, and when the file yields no text.
 std::vector<std::string> read_texts(const std::filesystem::path& path, std::size_t limit);
 

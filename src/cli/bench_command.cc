@@ -269,7 +269,7 @@ Action add_bench_command(CLI::App& app) {
   cmd->add_option("--precision", o->precision, "fp32, bf16, int8 or auto (default: auto)")
       ->check(CLI::IsMember({"auto", "fp32", "bf16", "int8"}));
   cmd->add_option("--threads", o->threads, "Compute threads (default: all cores)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--input", o->input, "Texts: .jsonl (\"text\" field) or one text per line")->required();
+  cmd->add_option("--input", o->input, "Texts: .jsonl (\"text\" field), .csv (\"text\" column) or .txt (one text per line)")->required();
   cmd->add_option("--max-length", o->max_length, "Truncate texts to this many tokens (default: 128, as the seed)")
       ->check(CLI::Range(2, 4096));
   cmd->add_option("--mode", o->mode, "latency (batch 1) or throughput (default: latency)")

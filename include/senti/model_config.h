@@ -23,6 +23,9 @@ struct BertConfig {
   // How each label is shown to people (e.g. 正面/负面), from "senti_label_display" in config.json;
   // same size as labels, falls back to the label itself.
   std::vector<std::string> label_display;
+  // Calibration temperature from "senti_temperature" in config.json (fitted on dev data by
+  // tools/train/calibrate.py): scores = softmax(logits / T). Logits and the argmax are unchanged. 1 = none.
+  float score_temperature = 1.f;
 
   std::size_t num_labels() const { return labels.size(); }
   std::size_t head_dim() const { return hidden_size / num_attention_heads; }

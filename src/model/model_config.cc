@@ -173,6 +173,13 @@ BertConfig BertConfig::from_json_string(const std::string& text, const std::stri
     }
     c.labels = read_labels(j, origin);
     c.label_display = read_label_display(j, c.labels, origin);
+    if (auto it = j.find("senti_temperature"); it != j.end() && !it->is_null()) {
+      if (!it->is_number() || !(it->get<double>() >= 0.01) || !(it->get<double>() <= 100.0)) {
+        fail(origin, "\"senti_temperature\" must be a number in [0.01, 100] (the calibration temperature), got " +
+                         it->dump());
+      }
+      c.score_temperature = static_cast<float>(it->get<double>());
+    }
     return c;
   } catch (const json::exception& e) {
     fail(origin, std::string("malformed setting: ") + e.what());

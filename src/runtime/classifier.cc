@@ -137,8 +137,11 @@ std::vector<Prediction> Classifier::classify(const std::vector<Encoding>& encodi
       Prediction& p = predictions[first + s];
       p.logits.assign(logits.begin() + static_cast<std::ptrdiff_t>(s * labels),
                       logits.begin() + static_cast<std::ptrdiff_t>((s + 1) * labels));
+      // Scores are calibrated: softmax(logits / T) with the config's temperature; logits stay raw.
       p.scores.resize(labels);
-      cpu::softmax(p.logits.data(), labels, p.scores.data());
+      std::vector<float> scaled(p.logits);
+      for (float& v : scaled) v /= config.score_temperature;
+      cpu::softmax(scaled.data(), labels, p.scores.data());
       p.label_id = static_cast<std::size_t>(std::max_element(p.scores.begin(), p.scores.end()) - p.scores.begin());
       p.label = config.labels[p.label_id];
       p.display_label = config.label_display.empty() ? p.label : config.label_display[p.label_id];

@@ -53,6 +53,14 @@ def prob_pos(lg, T=1.0):
     return e[:, 1] / e.sum(1)
 
 
+def load(path, n):
+    X, y = read_labelled(path)
+    if n and len(X) > n:
+        idx = np.sort(np.random.RandomState(0).permutation(len(X))[:n])
+        X, y = [X[i] for i in idx], y[idx]
+    return X, y
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--model", required=True)
@@ -61,6 +69,8 @@ def main():
     ap.add_argument("--max-len", type=int, default=512, help="senti's default (the model's max positions)")
     ap.add_argument("--temperature", type=float, default=0, help="use this T instead of fitting one on --dev")
     ap.add_argument("--write-temperature", action="store_true")
+    ap.add_argument("--max-per-split", type=int, default=0,
+                    help="score a seeded random sample of at most N texts per file (0: all); say so when you report it")
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
@@ -68,14 +78,14 @@ def main():
     t0 = time.time()
     model = BertForSequenceClassification.from_pretrained(a.model, torch_dtype=torch.float32).eval()
     tok = BertTokenizer.from_pretrained(a.model)
-    res = {"model": a.model, "max_len": a.max_len, "test": {}}
+    res = {"model": a.model, "max_len": a.max_len, "max_per_split": a.max_per_split, "test": {}}
     T = a.temperature
     if not T:
         if not a.dev:
             raise SystemExit("give --dev files to fit the temperature on, or --temperature")
         lgs, ys, dev = [], [], {}
         for p in a.dev:
-            X, y = read_labelled(p)
+            X, y = load(p, a.max_per_split)
             lg = logits_of(model, tok, X, a.max_len)
             lgs.append(lg); ys.append(y)
             dev[source_name(p)] = acc_f1(lg.argmax(1), y)[0]
@@ -88,7 +98,7 @@ def main():
               f"{res['dev_ece_calibrated']:.4f})", flush=True)
     res["temperature"] = T
     for p in a.test:
-        X, y = read_labelled(p)
+        X, y = load(p, a.max_per_split)
         lg = logits_of(model, tok, X, a.max_len)
         acc, f1 = acc_f1(lg.argmax(1), y)
         r = {"n": len(y), "acc": acc, "macro_f1": f1, "ece_raw": ece(prob_pos(lg), y), "ece_calibrated": ece(prob_pos(lg, T), y)}

@@ -1,22 +1,17 @@
 #!/usr/bin/env python3
 """Export the best dev checkpoint to models/senti-zh-sentiment/ and run the final checks:
 load via from_pretrained, five seed sentences, and the single test-set evaluation."""
-import argparse, json, os, shutil, time
+import argparse, json, os, shutil, sys, time
 import numpy as np
 import torch
 from transformers import BertForSequenceClassification, BertTokenizer
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from data import acc_f1 as metrics  # noqa: E402
+
 SEEDS = [("这件衣服的质量真的太棒了，非常满意！", 1), ("物流速度太慢了，等了半个多月，差评。", 0),
          ("卖家服务态度很好，耐心解答我的问题。", 1), ("收到货后发现有破损，体验极差。", 0),
          ("性价比很高，值得推荐购买。", 1)]
-
-def metrics(p, y):
-    p, y = np.array(p), np.array(y)
-    f1 = []
-    for c in (0, 1):
-        tp = ((p == c) & (y == c)).sum(); fp = ((p == c) & (y != c)).sum(); fn = ((p != c) & (y == c)).sum()
-        f1.append(2 * tp / max(1, 2 * tp + fp + fn))
-    return float((p == y).mean()), float(np.mean(f1))
 
 @torch.no_grad()
 def predict(model, tok, texts, max_len, bs=64):

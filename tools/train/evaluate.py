@@ -43,7 +43,7 @@ def fit_temperature(lg, y):
         loss.backward()
         return loss
     opt.step(closure)
-    return float(log_t.exp())
+    return float(log_t.detach().exp())
 
 
 def prob_pos(lg, T=1.0):

@@ -69,6 +69,7 @@ Action add_serve_command(CLI::App& app) {
   cmd->add_option("--drain-timeout", s.drain_timeout_s, "On SIGTERM/SIGINT, longest wait for in-flight requests")
       ->check(CLI::Range(0, 3600))
       ->capture_default_str();
+  cmd->add_flag("!--no-ui", s.ui, "Do not serve the web playground at GET / (404 instead)");
   return [o] {
     serving::ServeOptions options = o->serve;
     options.model_dir = resolve_model(o->model);

@@ -96,7 +96,7 @@ def test_typing_a_review_shows_each_sentence_label(browser, senti_server):
     assert 1 <= posts <= len(REVIEW) // 3, posts
     # Latency and the raw answer.
     stats = browser.find_element(By.ID, "latency").text
-    assert re.search(r"server [\d.]+ ms · round trip [\d.]+ ms · 2 sentences · 1 requests", stats), stats
+    assert re.search(r"server [\d.]+ ms · round trip [\d.]+ ms · 2 sentences · 1 request", stats), stats
     raw = json.loads(browser.execute_script("return document.getElementById('raw').textContent"))
     assert [ranks[0]["label"] for ranks in raw] == [api_label(server, s) for s in SENTENCES]
     # Sentence splitting: a run of 。！？!? ends one sentence, so does a line break; blanks are dropped.

@@ -83,6 +83,7 @@ def main():
                     help="training data: sentiment | all (sentiment + labelled, no degraded) | all+degraded")
     ap.add_argument("--model", action="append", default=[], help="char | word (default both)")
     ap.add_argument("--extra-test", action="append", default=[], help="NAME=PATH more JSONL to evaluate (e.g. a challenge set)")
+    ap.add_argument("--C", type=float, default=0, help="use this C instead of tuning it on dev (e.g. to rerun a tuned model)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     settings = a.setting or ["sentiment", "all"]
@@ -103,7 +104,7 @@ def main():
             prep = jieba_words if kind == "word" else (lambda x: x)
             Xp = prep(Xtr)
             best = None
-            for C in grid[kind]:
+            for C in ([a.C] if a.C else grid[kind]):
                 vec, clf = make(kind, C)
                 clf.fit(vec.fit_transform(Xp), ytr)
                 dev_acc = float(np.mean([accuracy_score(data["dev"][s][1], clf.predict(vec.transform(prep(data["dev"][s][0]))))

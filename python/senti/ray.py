@@ -99,6 +99,7 @@ def classify_dataset(
     precision: str = "auto",
     concurrency: Optional[int] = None,
     threads_per_actor: int = 1,
+    num_cpus_per_actor: Optional[float] = None,
     batch_size: int = 256,
     max_length: Optional[int] = None,
     on_error: Literal["raise", "record"] = "raise",
@@ -109,16 +110,20 @@ def classify_dataset(
         ds: the rows; ``text_column`` holds the texts.
         model_path: a model folder or ``.senti`` file that every node can read (``None``: the model
             bundled in the package, present wherever senti is installed).
-        concurrency: number of actors, each with its own model; ``None``: the cluster's CPUs divided
-            by ``threads_per_actor``.
-        threads_per_actor: CPU threads each actor's model uses (and the CPUs Ray reserves for it).
+        concurrency: number of actors, each with its own model; ``None``: the cluster's CPUs less one
+            (for the read and write tasks) divided by ``num_cpus_per_actor``.
+        threads_per_actor: CPU threads each actor's model uses.
+        num_cpus_per_actor: CPUs Ray reserves for each actor (default: ``threads_per_actor``). Leave
+            some of the cluster's CPUs to the read and write tasks: when the actors reserve them all,
+            Ray Data cannot schedule the reads and the job stalls.
         batch_size: rows per ``map_batches`` batch.
         on_error: ``"raise"`` fails the job on a text senti rejects (naming it); ``"record"`` gives
             that row an empty label, NaN scores and the message in an ``error`` column.
     """
+    cpus_per_actor = float(threads_per_actor) if num_cpus_per_actor is None else num_cpus_per_actor
     if concurrency is None:
-        cpus = int(ray.cluster_resources().get("CPU", 1))
-        concurrency = max(1, cpus // max(1, threads_per_actor))
+        spare = ray.cluster_resources().get("CPU", 1) - 1
+        concurrency = max(1, int(spare // cpus_per_actor)) if cpus_per_actor > 0 else 1
     return ds.map_batches(
         SentiPredictor,
         fn_constructor_kwargs={
@@ -132,7 +137,7 @@ def classify_dataset(
         batch_size=batch_size,
         batch_format="numpy",
         concurrency=concurrency,
-        num_cpus=threads_per_actor,
+        num_cpus=cpus_per_actor,
     )
 
 
@@ -199,6 +204,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--precision", default="auto")
     parser.add_argument("--concurrency", type=int, default=None, help="actors (default: CPUs / threads)")
     parser.add_argument("--threads-per-actor", type=int, default=1)
+    parser.add_argument("--num-cpus-per-actor", type=float, default=None, help="CPUs Ray reserves per actor (default: threads)")
     parser.add_argument("--batch-size", type=int, default=256)
     parser.add_argument("--input-format", default=None, choices=["json", "jsonl", "csv", "parquet"])
     parser.add_argument("--output-format", default=None, choices=["json", "jsonl", "csv", "parquet"])
@@ -217,6 +223,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
         precision=args.precision,
         concurrency=args.concurrency,
         threads_per_actor=args.threads_per_actor,
+        num_cpus_per_actor=args.num_cpus_per_actor,
         batch_size=args.batch_size,
         on_error=args.on_error,
     )

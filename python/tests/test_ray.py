@@ -1,4 +1,5 @@
-"""senti.ray on a local Ray cluster with 2 CPUs and 2 actors: every answer equals single-process senti."""
+"""senti.ray on a local Ray cluster with 2 CPUs and 2 actors: every answer equals single-process senti.
+The actors reserve half a CPU each, so that Ray Data can still schedule the read and write tasks."""
 
 from __future__ import annotations
 
@@ -64,7 +65,8 @@ def test_classify_5000_texts_with_2_actors(cluster, tmp_path: Path, texts: list[
     source.write_text("".join(json.dumps({"id": i, "text": t}, ensure_ascii=False) + "\n" for i, t in enumerate(texts)),
                       encoding="utf-8")
     ds = senti.ray.read_texts(source)
-    out = senti.ray.classify_dataset(ds, text_column="text", concurrency=2, threads_per_actor=1, batch_size=200)
+    out = senti.ray.classify_dataset(ds, text_column="text", concurrency=2, threads_per_actor=1,
+                                          num_cpus_per_actor=0.5, batch_size=200)
     senti.ray.write_results(out, tmp_path / "labelled")
     check_rows(read_jsonl_folder(tmp_path / "labelled"), texts, expected)
     # both actors did work: Ray's stats name the actor pool
@@ -78,7 +80,8 @@ def test_csv_in_parquet_out(cluster, tmp_path: Path, texts: list[str], expected:
         writer = csv.writer(f)
         writer.writerow(["id", "review"])
         writer.writerows((i, t) for i, t in enumerate(texts[:n]))
-    senti.ray.classify_files(source, tmp_path / "out.parquet", text_column="review", concurrency=2)
+    senti.ray.classify_files(source, tmp_path / "out.parquet", text_column="review", concurrency=2,
+                               num_cpus_per_actor=0.5)
     table = pq.read_table(tmp_path / "out.parquet")
     rows = [dict(r, text=r["review"]) for r in table.to_pylist()]
     check_rows(rows, texts[:n], expected[:n])
@@ -88,7 +91,7 @@ def test_parquet_in_csv_out_with_cli(cluster, tmp_path: Path, texts: list[str], 
     n = 400
     pq.write_table(pa.table({"id": list(range(n)), "text": texts[:n]}), tmp_path / "reviews.parquet")
     assert senti.ray.main([str(tmp_path / "reviews.parquet"), str(tmp_path / "out"), "--output-format", "csv",
-                           "--concurrency", "2", "--address", "auto"]) == 0
+                           "--concurrency", "2", "--num-cpus-per-actor", "0.5", "--address", "auto"]) == 0
     rows = []
     for f in sorted((tmp_path / "out").glob("*.csv")):
         with f.open(newline="", encoding="utf-8") as handle:
@@ -99,18 +102,18 @@ def test_parquet_in_csv_out_with_cli(cluster, tmp_path: Path, texts: list[str], 
 
 def test_bad_rows_are_recorded_or_raised(cluster) -> None:
     ds = ray.data.from_items([{"id": 0, "text": "很好"}, {"id": 1, "text": None}, {"id": 2, "text": "太差了"}])
-    rows = sorted(senti.ray.classify_dataset(ds, concurrency=1, on_error="record").take_all(), key=lambda r: r["id"])
+    rows = sorted(senti.ray.classify_dataset(ds, concurrency=1, on_error="record", num_cpus_per_actor=0.5).take_all(), key=lambda r: r["id"])
     assert [r["label"] for r in rows] == ["positive", "", "negative"]
     assert "must be str or bytes" in rows[1]["error"] and rows[0]["error"] == rows[2]["error"] == ""
     assert np.isnan(rows[1]["score"])
     with pytest.raises(Exception, match="must be str or bytes"):
-        senti.ray.classify_dataset(ds, concurrency=1).take_all()
+        senti.ray.classify_dataset(ds, concurrency=1, num_cpus_per_actor=0.5).take_all()
 
 
 def test_missing_text_column_is_named(cluster) -> None:
     ds = ray.data.from_items([{"review": "很好"}])
     with pytest.raises(Exception, match="no column 'text'"):
-        senti.ray.classify_dataset(ds, concurrency=1).take_all()
+        senti.ray.classify_dataset(ds, concurrency=1, num_cpus_per_actor=0.5).take_all()
 
 
 def test_format_is_taken_from_the_name() -> None:

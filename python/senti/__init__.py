@@ -9,13 +9,14 @@ Bulk jobs on a Ray cluster: :mod:`senti.ray` (needs ``pip install senti[ray]``).
 """
 
 from senti._core import InvalidInputError, ModelError
-from senti.classifier import Classifier, Encoding, Prediction, TextInput, default_model_path
+from senti.classifier import Classifier, Encoding, Precision, Prediction, TextInput, default_model_path
 
 __all__ = [
     "Classifier",
     "Encoding",
     "InvalidInputError",
     "ModelError",
+    "Precision",
     "Prediction",
     "TextInput",
     "default_model_path",

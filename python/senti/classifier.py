@@ -4,9 +4,9 @@ transformers text-classification pipeline. The model runs in senti's C++ runtime
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
-from typing import Any, Literal, TypedDict, Union, overload
+from typing import Any, Literal, TypedDict, Union, cast, overload
 
 import numpy as np
 import numpy.typing as npt
@@ -16,8 +16,11 @@ from senti._core import ModelError
 
 DEFAULT_MODEL_NAME = "senti-zh-sentiment"
 
+#: The compute precision: "auto" picks the fastest the CPU runs well.
+Precision = Literal["auto", "fp32", "bf16", "int8"]
+
 #: One input: a text (str, or UTF-8 bytes), a (text, text_pair) pair, or {"text": ..., "text_pair": ...}.
-TextInput = Union[str, bytes, tuple[str, str], dict[str, str]]
+TextInput = Union[str, bytes, tuple[Union[str, bytes], Union[str, bytes]], Mapping[str, Union[str, bytes]]]
 
 
 class Prediction(TypedDict, total=False):
@@ -74,7 +77,7 @@ class Classifier:
     def load(
         cls,
         path: str | os.PathLike[str] | None = None,
-        precision: Literal["auto", "fp32", "bf16", "int8"] = "auto",
+        precision: Precision = "auto",
         threads: int = 0,
         max_length: int | None = None,
     ) -> Classifier:
@@ -101,7 +104,9 @@ class Classifier:
         return cls(model, model_path)
 
     @overload
-    def __call__(self, texts: str | bytes, *, batch_size: int = ..., return_logits: bool = ...) -> Prediction: ...
+    def __call__(  # type: ignore[overload-overlap]  # a str is also an Iterable; this overload wins
+        self, texts: str | bytes, *, batch_size: int = ..., return_logits: bool = ...
+    ) -> Prediction: ...
 
     @overload
     def __call__(
@@ -132,7 +137,8 @@ class Classifier:
         if return_logits:
             for result, row in zip(results, logits):
                 result["logits"] = row
-        return results[0] if single else results
+        predictions = cast("list[Prediction]", results)
+        return predictions[0] if single else predictions
 
     def logits(self, texts: str | bytes | Iterable[TextInput], *, batch_size: int = 256) -> npt.NDArray[np.float32]:
         """Raw classifier outputs as a float32 array of shape ``[len(texts), len(labels)]``
@@ -161,7 +167,7 @@ class Classifier:
             raise _core.InvalidInputError("max_length must be >= 1")
         else:
             limit = max_length
-        return self._model.tokenize(text, text_pair, limit)  # type: ignore[return-value]
+        return cast(Encoding, self._model.tokenize(text, text_pair, limit))
 
     @property
     def labels(self) -> list[str]:
@@ -212,6 +218,6 @@ class Classifier:
 
 def _as_batch(texts: str | bytes | Iterable[TextInput]) -> tuple[list[TextInput], bool]:
     """The inputs as a list, and whether the caller passed one input (not a list of them)."""
-    if isinstance(texts, (str, bytes, dict)):
+    if isinstance(texts, (str, bytes, Mapping)):
         return [texts], True
     return list(texts), False

@@ -26,12 +26,12 @@ import numpy as np
 import ray
 import ray.data
 
-from senti.classifier import Classifier
+from senti.classifier import Classifier, Precision
 
 __all__ = ["SentiPredictor", "classify_dataset", "classify_files", "read_texts", "write_results"]
 
 Format = Literal["json", "csv", "parquet"]
-PathOrPaths = Union[str, os.PathLike, Sequence[Union[str, os.PathLike]]]
+PathOrPaths = Union[str, "os.PathLike[str]", Sequence[Union[str, "os.PathLike[str]"]]]
 
 _FORMATS: dict[str, Format] = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 
@@ -51,7 +51,7 @@ class SentiPredictor:
         model_path: Optional[str] = None,
         *,
         text_column: str = "text",
-        precision: str = "auto",
+        precision: Precision = "auto",
         threads: int = 1,
         max_length: Optional[int] = None,
         on_error: Literal["raise", "record"] = "raise",
@@ -96,7 +96,7 @@ def classify_dataset(
     text_column: str = "text",
     *,
     model_path: Optional[str] = None,
-    precision: str = "auto",
+    precision: Precision = "auto",
     concurrency: Optional[int] = None,
     threads_per_actor: int = 1,
     num_cpus_per_actor: Optional[float] = None,
@@ -122,7 +122,7 @@ def classify_dataset(
     """
     cpus_per_actor = float(threads_per_actor) if num_cpus_per_actor is None else num_cpus_per_actor
     if concurrency is None:
-        spare = ray.cluster_resources().get("CPU", 1) - 1
+        spare = ray.cluster_resources().get("CPU", 1) - 1  # type: ignore[no-untyped-call]
         concurrency = max(1, int(spare // cpus_per_actor)) if cpus_per_actor > 0 else 1
     return ds.map_batches(
         SentiPredictor,
@@ -167,7 +167,7 @@ def read_texts(paths: PathOrPaths, *, format: Optional[str] = None, **read_args:
     return ray.data.read_parquet(plain, **read_args)
 
 
-def write_results(ds: ray.data.Dataset, path: Union[str, os.PathLike], *, format: Optional[str] = None) -> None:
+def write_results(ds: ray.data.Dataset, path: Union[str, "os.PathLike[str]"], *, format: Optional[str] = None) -> None:
     """Writes ``ds`` to the folder ``path`` as JSONL, CSV or Parquet files (one or more; Ray names
     them). The format comes from ``format=``, else from the folder's suffix (``out.parquet/``),
     else JSONL."""
@@ -183,7 +183,7 @@ def write_results(ds: ray.data.Dataset, path: Union[str, os.PathLike], *, format
 
 def classify_files(
     input: PathOrPaths,
-    output: Union[str, os.PathLike],
+    output: Union[str, "os.PathLike[str]"],
     *,
     text_column: str = "text",
     input_format: Optional[str] = None,
@@ -201,7 +201,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("output", help="output folder")
     parser.add_argument("--text-column", default="text")
     parser.add_argument("--model", default=None, help="model folder or .senti file (default: the bundled model)")
-    parser.add_argument("--precision", default="auto")
+    parser.add_argument("--precision", default="auto", choices=["auto", "fp32", "bf16", "int8"])
     parser.add_argument("--concurrency", type=int, default=None, help="actors (default: CPUs / threads)")
     parser.add_argument("--threads-per-actor", type=int, default=1)
     parser.add_argument("--num-cpus-per-actor", type=float, default=None, help="CPUs Ray reserves per actor (default: threads)")

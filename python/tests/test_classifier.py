@@ -78,6 +78,9 @@ def test_sentence_pairs(tiny: senti.Classifier) -> None:
     by_tuple = tiny.logits([("今天天气很好", "我们去公园")])
     by_dict = tiny.logits({"text": "今天天气很好", "text_pair": "我们去公园"})
     np.testing.assert_array_equal(by_tuple, by_dict)
+    from types import MappingProxyType
+
+    np.testing.assert_array_equal(tiny.logits([MappingProxyType({"text": "今天天气很好", "text_pair": "我们去公园"})]), by_tuple)
     assert not np.array_equal(by_tuple, tiny.logits("今天天气很好"))
 
 

@@ -61,6 +61,8 @@ def test_wrong_types(clf: senti.Classifier) -> None:
         clf(None)  # type: ignore[arg-type]
     with pytest.raises(ValueError, match="a pair must have 2 elements"):
         clf([("a", "b", "c")])  # type: ignore[list-item]
+    with pytest.raises(ValueError, match="needs a 'text' key"):
+        clf([{"review": "好"}])  # type: ignore[list-item]
     with pytest.raises(ValueError, match="batch_size"):
         clf(["好"], batch_size=0)
 

@@ -60,19 +60,25 @@ std::string utf8_of(nb::handle item, std::size_t index) {
                            .c_str());
 }
 
-// str | bytes | (text, text_pair) | {"text": ..., "text_pair": ...} (the transformers pipeline form).
+// str | bytes | (text, text_pair) | {"text": ..., "text_pair": ...} (the transformers pipeline form,
+// any mapping).
 Input input_of(nb::handle item, std::size_t index) {
-  if (PyTuple_Check(item.ptr()) || PyList_Check(item.ptr())) {
+  PyObject* object = item.ptr();
+  if (PyTuple_Check(object) || PyList_Check(object)) {
     if (nb::len(item) != 2)
       throw nb::value_error(("text " + std::to_string(index) + ": a pair must have 2 elements").c_str());
     return {utf8_of(item[0], index), utf8_of(item[1], index)};
   }
-  if (PyDict_Check(item.ptr())) {
-    nb::dict d = nb::borrow<nb::dict>(item);
-    if (!d.contains("text"))
-      throw nb::value_error(("text " + std::to_string(index) + ": a dict input needs a 'text' key").c_str());
-    Input input{utf8_of(d["text"], index), std::nullopt};
-    if (d.contains("text_pair") && !d["text_pair"].is_none()) input.pair = utf8_of(d["text_pair"], index);
+  if (!PyUnicode_Check(object) && !PyBytes_Check(object) && PyMapping_Check(object)) {
+    nb::object text = nb::steal(PyMapping_GetItemString(object, "text"));
+    if (!text.is_valid()) {
+      PyErr_Clear();
+      throw nb::value_error(("text " + std::to_string(index) + ": a mapping input needs a 'text' key").c_str());
+    }
+    Input input{utf8_of(text, index), std::nullopt};
+    nb::object pair = nb::steal(PyMapping_GetItemString(object, "text_pair"));
+    if (!pair.is_valid()) PyErr_Clear();
+    if (pair.is_valid() && !pair.is_none()) input.pair = utf8_of(pair, index);
     return input;
   }
   return {utf8_of(item, index), std::nullopt};
@@ -214,9 +220,14 @@ NB_MODULE(_core, m) {
            "threads"_a = 0, "max_length"_a = 0,
            "Loads a Hugging Face checkpoint folder or a compiled .senti file. Raises ModelError.")
       .def("classify", &Model::classify, "texts"_a, "batch_size"_a = 256,
+           nb::sig("def classify(self, texts: collections.abc.Sequence[str | bytes | tuple[str | bytes, str | bytes] | "
+                   "collections.abc.Mapping[str, str | bytes]], batch_size: int = 256) -> "
+                   "tuple[list[dict[str, typing.Any]], numpy.typing.NDArray[numpy.float32]]"),
            "Classifies a sequence of texts (str, bytes, (text, pair) or {'text', 'text_pair'}) in chunks of "
            "batch_size, without the GIL. Returns (list of {'label', 'score', 'scores'}, float32 logits [n, labels]).")
       .def("tokenize", &Model::tokenize, "text"_a, "pair"_a = nb::none(), "max_length"_a.none() = 0,
+           nb::sig("def tokenize(self, text: str | bytes, pair: str | bytes | None = None, max_length: int | None = 0) "
+                   "-> dict[str, typing.Any]"),
            "The model's encoding of a text: {'tokens', 'input_ids', 'token_type_ids', 'truncated'}. "
            "max_length None: no truncation; 0: the model's maximum.")
       .def_prop_ro("labels", &Model::labels, "Label names by id (config.json id2label).")
@@ -225,5 +236,6 @@ NB_MODULE(_core, m) {
       .def_prop_ro("precision", &Model::precision, "The precision the encoder runs in: fp32, bf16 or int8.")
       .def_prop_ro("backend", &Model::backend, "The compute backend, its matmul implementation and kernel ISA.")
       .def_prop_ro("threads", &Model::threads, "Threads asked for at load (0: all cores).")
-      .def_prop_ro("config", &Model::config, "The model's shape: layers, hidden size, heads, vocabulary, labels.");
+      .def_prop_ro("config", &Model::config, nb::sig("def config(self) -> dict[str, int]"),
+                   "The model's shape: layers, hidden size, heads, vocabulary, labels.");
 }

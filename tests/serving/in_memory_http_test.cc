@@ -1,6 +1,7 @@
 // The socket-free request path (in_memory_http.h) that the HTTP fuzzer drives: raw bytes through the
 // server's parser, router and model give the answers the live server gives.
 #include "serving/in_memory_http.h"
+#include "serving/logging.h"
 
 #include <string>
 
@@ -104,6 +105,16 @@ TEST(InMemoryHttp, ExpectContinueGets100First) {
 TEST(InMemoryHttp, RequestCutShortGetsNoAnswer) {
   EXPECT_EQ(server().serve_bytes("GET /health HTTP/1.1\r\nHost:"), "");
   EXPECT_EQ(server().serve_bytes("POST /predict HTTP/1.1\r\nHost: x\r\nContent-Length: 10\r\n\r\n{\"in"), "");
+}
+
+// Issue 8 (also a seed of json_api_fuzzer): a non-string tensor name was a 500 "type must be string".
+TEST(InMemoryHttp, KServeTensorNamesOfAnyTypeAreA400) {
+  for (const char* body : {R"({"inputs":[{"name":1},{"name":2}]})", R"({"inputs":[{"name":null},{"name":[]}]})",
+                           R"({"inputs":[{"name":1}]})"}) {
+    const HttpResponse r = server().handle({"POST", "/v2/models/tiny/infer", body});
+    EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
+    EXPECT_EQ(json::parse(r.body)["error_type"], "validation") << r.body;
+  }
 }
 
 }  // namespace

@@ -61,7 +61,8 @@ TensorMap read_safetensors(const MappedFile& file) {
   std::vector<Span> spans;
   for (const auto& [name, entry] : header.items()) {
     if (name == "__metadata__") continue;
-    auto bad = [&](const std::string& what) { return fail("tensor " + name + ": " + what); };
+    // By name: clang 14 cannot capture a structured binding.
+    auto bad = [&, &tensor = name](const std::string& what) { return fail("tensor " + tensor + ": " + what); };
     if (!entry.is_object()) throw bad("header entry is not an object");
     auto dt = entry.find("dtype");
     auto sh = entry.find("shape");

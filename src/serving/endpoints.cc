@@ -119,7 +119,7 @@ void Service::kserve_infer(const std::shared_ptr<Call>& call, const std::string&
     tensor = &(*inputs_it)[0];
   } else {
     for (const json& t : *inputs_it)
-      if (t.is_object() && t.value("name", "") == "text") tensor = &t;
+      if (t.is_object() && t.contains("name") && t["name"] == "text") tensor = &t;  // any JSON type compares
     if (tensor == nullptr) reject(400, "several input tensors given and none is named \"text\"");
   }
   if (!tensor->is_object()) reject(400, "an input tensor must be an object");

@@ -19,6 +19,7 @@
 #include <boost/beast/core.hpp>
 #include <boost/beast/http.hpp>
 
+#include "serving/http_message.h"
 #include "serving/logging.h"
 #include "serving/service.h"
 
@@ -61,8 +62,8 @@ class Session : public std::enable_shared_from_this<Session> {
 
   beast::tcp_stream stream_;
   beast::flat_buffer buffer_;
-  std::optional<http::request_parser<http::string_body>> parser_;
-  std::shared_ptr<http::response<http::string_body>> response_;
+  std::optional<RequestParser> parser_;
+  std::shared_ptr<WireResponse> response_;
   HttpServer& server_;
   bool busy_ = false;
   bool closed_ = false;
@@ -71,10 +72,6 @@ class Session : public std::enable_shared_from_this<Session> {
   unsigned version_ = 11;
   std::string method_;
 };
-
-namespace {
-bool is_parse_error(const error_code& ec) { return ec.category() == http::make_error_code(http::error::bad_target).category(); }
-}  // namespace
 
 Session::Session(tcp::socket socket, HttpServer& server) : stream_(std::move(socket)), server_(server) {}
 
@@ -105,20 +102,15 @@ void Session::close() {
 void Session::read_header() {
   if (closed_) return;
   parser_.emplace();
-  parser_->header_limit(64 * 1024);
-  parser_->body_limit(server_.options().payload_limit);
+  configure_request_parser(*parser_, server_.options());
   stream_.expires_after(std::chrono::seconds(server_.options().read_timeout_s));
   http::async_read_header(stream_, buffer_, *parser_,
                           [self = shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
 }
 
 void Session::on_header(error_code ec) {
-  if (ec == http::error::body_limit)
-    return reject(413, "the body is over the limit of " + std::to_string(server_.options().payload_limit) +
-                           " bytes (--payload-limit)", "validation");
-  if (ec == http::error::header_limit) return reject(431, "the request headers are too large", "validation");
-  if (ec && is_parse_error(ec) && ec != http::error::end_of_stream && ec != http::error::partial_message)
-    return reject(400, "malformed HTTP request: " + ec.message(), "validation");
+  if (const auto rejection = read_rejection(ec, server_.options()))
+    return reject(rejection->status, rejection->message, "validation");
   if (ec) return close();  // the client left, timed out, or we are closing
   const auto& header = parser_->get();
   method_ = std::string(header.method_string());
@@ -144,11 +136,8 @@ void Session::read_body() {
 }
 
 void Session::on_body(error_code ec) {
-  if (ec == http::error::body_limit)
-    return reject(413, "the body is over the limit of " + std::to_string(server_.options().payload_limit) +
-                           " bytes (--payload-limit)", "validation");
-  if (ec && is_parse_error(ec) && ec != http::error::end_of_stream && ec != http::error::partial_message)
-    return reject(400, "malformed HTTP request: " + ec.message(), "validation");
+  if (const auto rejection = read_rejection(ec, server_.options()))
+    return reject(rejection->status, rejection->message, "validation");
   if (ec) return close();
   dispatch();
 }
@@ -170,17 +159,8 @@ void Session::dispatch() {
 void Session::respond(HttpResponse response, bool close_after, bool head) {
   if (closed_) return;
   close_after = close_after || !keep_alive_ || server_.draining();
-  auto res = std::make_shared<http::response<http::string_body>>(static_cast<http::status>(response.status), version_);
-  res->set(http::field::server, "senti/" + server_.options().version);
-  res->set(http::field::content_type, response.content_type);
-  for (auto& [name, value] : response.headers) res->set(name, value);
-  res->keep_alive(!close_after);
-  if (head) {
-    res->content_length(response.body.size());  // what GET would send, without the body
-  } else {
-    res->body() = std::move(response.body);
-    res->prepare_payload();
-  }
+  auto res = std::make_shared<WireResponse>(
+      make_wire_response(std::move(response), version_, !close_after, head, server_.options()));
   response_ = res;
   stream_.expires_after(std::chrono::seconds(server_.options().write_timeout_s));
   http::async_write(stream_, *res, [self = shared_from_this(), close_after](error_code ec, std::size_t) {

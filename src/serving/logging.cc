@@ -16,14 +16,14 @@ std::string dump(const nlohmann::json& j) { return j.dump(-1, ' ', false, nlohma
 
 }  // namespace
 
-void init_logging(std::string_view format) {
+void init_logging(std::string_view format, spdlog::level::level_enum level) {
   if (format != "text" && format != "json") throw std::invalid_argument("--log-format must be text or json");
   g_json = format == "json";
   g_logger = std::make_shared<spdlog::logger>("senti", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   // JSON: the pattern opens the object; log_event writes the rest of it (without its own '{').
   g_logger->set_pattern(g_json ? R"({"time":"%Y-%m-%dT%H:%M:%S.%e%z","level":"%l",%v)"
                                : "[%Y-%m-%d %H:%M:%S.%e] [%l] %v");
-  g_logger->set_level(spdlog::level::info);
+  g_logger->set_level(level);
   g_logger->flush_on(spdlog::level::info);
 }
 

@@ -8,8 +8,8 @@
 
 namespace senti::serving {
 
-// Throws std::invalid_argument on an unknown format.
-void init_logging(std::string_view format);
+// Throws std::invalid_argument on an unknown format. level: the least severe level written.
+void init_logging(std::string_view format, spdlog::level::level_enum level = spdlog::level::info);
 
 // message plus structured fields: "message key=value ..." in text, merged into the object in JSON.
 void log_event(spdlog::level::level_enum level, std::string_view message,

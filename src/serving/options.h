@@ -6,6 +6,10 @@
 #include <filesystem>
 #include <string>
 
+#include "senti/classifier.h"
+#include "serving/batcher.h"
+#include "serving/service.h"
+
 namespace senti::serving {
 
 struct ServeOptions {
@@ -30,6 +34,11 @@ struct ServeOptions {
   bool ui = true;              // GET /: the web playground
   std::string version;
 };
+
+// The parts of the serving stack as `senti serve` sets them up from its options.
+ClassifierOptions classifier_options_of(const ServeOptions& options);
+BatchOptions batch_options_of(const ServeOptions& options);
+ServiceSettings service_settings_of(const ServeOptions& options, const Classifier& classifier);
 
 // Loads the model, serves until SIGTERM/SIGINT, drains in-flight requests. Returns the exit status.
 int run_server(const ServeOptions& options);

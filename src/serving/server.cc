@@ -24,13 +24,6 @@ namespace asio = boost::asio;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
-std::string model_name_of(const std::filesystem::path& path) {
-  std::filesystem::path p = path;
-  if (p.filename().empty()) p = p.parent_path();
-  std::string name = std::filesystem::is_directory(p) ? p.filename().string() : p.stem().string();
-  return name.empty() ? "model" : name;
-}
-
 void log_summary(const Metrics& metrics, MetricsTotals& last, Batcher& batcher, int interval_s) {
   const MetricsTotals now = metrics.totals();
   const auto requests = now.requests - last.requests;
@@ -49,34 +42,32 @@ void log_summary(const Metrics& metrics, MetricsTotals& last, Batcher& batcher, 
   last = now;
 }
 
+std::string model_name_of(const std::filesystem::path& path) {
+  std::filesystem::path p = path;
+  if (p.filename().empty()) p = p.parent_path();
+  std::string name = std::filesystem::is_directory(p) ? p.filename().string() : p.stem().string();
+  return name.empty() ? "model" : name;
+}
+
 }  // namespace
 
-int run_server(const ServeOptions& options) {
-  init_logging(options.log_format);
+ClassifierOptions classifier_options_of(const ServeOptions& options) {
   ClassifierOptions classifier_options;
   classifier_options.max_length = options.max_length;
   classifier_options.num_threads = options.threads;
   classifier_options.precision = options.precision;
-  const auto load_start = std::chrono::steady_clock::now();
-  Classifier classifier = Classifier::load(options.model_dir, classifier_options);
-  // One warm-up batch, so the first client does not pay for the engine's lazy set-up.
-  classifier.classify(std::vector<Encoding>{classifier.tokenizer().encode("warm up", std::nullopt, classifier.max_length())});
-  const double load_ms =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();
+  return classifier_options;
+}
 
-  Metrics metrics;
+BatchOptions batch_options_of(const ServeOptions& options) {
   BatchOptions batch_options;
   batch_options.max_batch_tokens = options.max_batch_tokens;
   batch_options.max_batch_requests = options.max_batch_requests;
   batch_options.max_batch_delay = std::chrono::microseconds(options.max_batch_delay_us);
-  Batcher batcher(
-      batch_options, [&classifier](const std::vector<Encoding>& encodings) { return classifier.classify(encodings); },
-      [&metrics](const BatchStats& stats) {
-        metrics.observe_batch(stats.items, stats.tokens);
-        metrics.observe_inference(stats.inference_ms / 1000.0);
-      });
-  metrics.queue_depth = [&batcher] { return batcher.queue_depth(); };
+  return batch_options;
+}
 
+ServiceSettings service_settings_of(const ServeOptions& options, const Classifier& classifier) {
   ServiceSettings settings;
   settings.model_name = model_name_of(options.model_dir);
   settings.model_path = options.model_dir.string();
@@ -86,7 +77,29 @@ int run_server(const ServeOptions& options) {
   settings.max_client_batch_size = options.max_client_batch_size;
   settings.payload_limit = options.payload_limit;
   settings.ui = options.ui;
-  settings.batch = batch_options;
+  settings.batch = batch_options_of(options);
+  return settings;
+}
+
+int run_server(const ServeOptions& options) {
+  init_logging(options.log_format);
+  const auto load_start = std::chrono::steady_clock::now();
+  Classifier classifier = Classifier::load(options.model_dir, classifier_options_of(options));
+  // One warm-up batch, so the first client does not pay for the engine's lazy set-up.
+  classifier.classify(std::vector<Encoding>{classifier.tokenizer().encode("warm up", std::nullopt, classifier.max_length())});
+  const double load_ms =
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();
+
+  Metrics metrics;
+  Batcher batcher(
+      batch_options_of(options), [&classifier](const std::vector<Encoding>& encodings) { return classifier.classify(encodings); },
+      [&metrics](const BatchStats& stats) {
+        metrics.observe_batch(stats.items, stats.tokens);
+        metrics.observe_inference(stats.inference_ms / 1000.0);
+      });
+  metrics.queue_depth = [&batcher] { return batcher.queue_depth(); };
+
+  const ServiceSettings settings = service_settings_of(options, classifier);
   Service service(classifier, batcher, metrics, settings);
 
   const unsigned hw = std::max(1u, std::thread::hardware_concurrency());

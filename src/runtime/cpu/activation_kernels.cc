@@ -36,7 +36,9 @@ SENTI_ALWAYS_INLINE void quantize_body(const float* x, std::size_t rows, std::si
     uint8_t* out = q + r * cols;
 #pragma omp simd
     for (std::size_t c = 0; c < cols; ++c) {
-      const float v = std::min(std::max(row[c] * inv, -127.f), 127.f) + 128.5f;  // in [1.5, 255.5]
+      // Constants first: a NaN becomes -127 instead of reaching the float -> int conversion (undefined
+      // behaviour; found by fuzz/senti_file_fuzzer).
+      const float v = std::min(127.f, std::max(-127.f, row[c] * inv)) + 128.5f;  // in [1.5, 255.5]
       out[c] = static_cast<uint8_t>(static_cast<int32_t>(v));                 // floor: round half up
     }
   }

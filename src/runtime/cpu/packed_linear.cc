@@ -139,7 +139,9 @@ PackedLinear::PackedLinear(const dnnl::engine& engine, const float* weight, cons
       const float scale = amax > 0.f ? amax / limit : 1.f;
       int32_t sum = 0;
       for (std::size_t k = 0; k < in; ++k) {
-        const auto q = static_cast<int8_t>(std::clamp(std::nearbyint(row[k] / scale), -limit, limit));
+        // Not std::clamp: a NaN weight (or an infinite one, inf / inf) would pass it and reach the
+        // float -> int conversion (undefined behaviour). Constants first turn it into -limit.
+        const auto q = static_cast<int8_t>(std::min(limit, std::max(-limit, std::nearbyint(row[k] / scale))));
         quantized[n * in + k] = q;
         sum += q;
       }

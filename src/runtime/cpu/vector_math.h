@@ -12,9 +12,11 @@
 namespace senti::cpu {
 
 // e^x, relative error < 2e-7 on [-87, 88] (Cephes' expf polynomial after range reduction);
-// inputs are clamped to that range.
-SENTI_ALWAYS_INLINE float fast_exp(float x) {
-  x = std::min(std::max(x, -87.0f), 88.0f);
+// inputs are clamped to that range; NaN gives NaN.
+SENTI_ALWAYS_INLINE float fast_exp(float x_in) {
+  // The constant first: std::max/min return it for a NaN, so a NaN never reaches the float -> int
+  // conversion below (undefined behaviour; found by the checkpoint fuzzer with NaN weights).
+  const float x = std::min(88.0f, std::max(-87.0f, x_in));
   // Round to nearest by the 1.5·2^23 trick: plain arithmetic, so the loop stays vectorizable
   // (std::floor/nearbyint are library calls without SSE4.1).
   const float n = (x * 1.44269504088896341f + 12582912.f) - 12582912.f;
@@ -27,7 +29,8 @@ SENTI_ALWAYS_INLINE float fast_exp(float x) {
   p = p * r + 5.0000001201e-1f;
   p = p * r * r + r + 1.0f;
   const int32_t bits = (static_cast<int32_t>(n) + 127) << 23;
-  return p * std::bit_cast<float>(bits);
+  const float result = p * std::bit_cast<float>(bits);
+  return x_in == x_in ? result : x_in;  // a select, so the loop stays vectorizable
 }
 
 // GELU with the exact erf form BERT uses; erf by Abramowitz & Stegun 7.1.26 (|error| < 1.5e-7).

@@ -1,0 +1,47 @@
+#include "serving/http_message.h"
+
+#include <string>
+#include <utility>
+
+namespace senti::serving {
+
+namespace http = boost::beast::http;
+
+namespace {
+bool is_parse_error(const boost::system::error_code& ec) {
+  return ec.category() == http::make_error_code(http::error::bad_target).category();
+}
+}  // namespace
+
+void configure_request_parser(RequestParser& parser, const ServeOptions& options) {
+  parser.header_limit(64 * 1024);
+  parser.body_limit(options.payload_limit);
+}
+
+std::optional<ReadRejection> read_rejection(const boost::system::error_code& ec, const ServeOptions& options) {
+  if (ec == http::error::body_limit)
+    return ReadRejection{413, "the body is over the limit of " + std::to_string(options.payload_limit) +
+                                  " bytes (--payload-limit)"};
+  if (ec == http::error::header_limit) return ReadRejection{431, "the request headers are too large"};
+  if (ec && is_parse_error(ec) && ec != http::error::end_of_stream && ec != http::error::partial_message)
+    return ReadRejection{400, "malformed HTTP request: " + ec.message()};
+  return std::nullopt;
+}
+
+WireResponse make_wire_response(HttpResponse response, unsigned version, bool keep_alive, bool head,
+                                const ServeOptions& options) {
+  WireResponse res(static_cast<http::status>(response.status), version);
+  res.set(http::field::server, "senti/" + options.version);
+  res.set(http::field::content_type, response.content_type);
+  for (auto& [name, value] : response.headers) res.set(name, value);
+  res.keep_alive(keep_alive);
+  if (head) {
+    res.content_length(response.body.size());  // what GET would send, without the body
+  } else {
+    res.body() = std::move(response.body);
+    res.prepare_payload();
+  }
+  return res;
+}
+
+}  // namespace senti::serving

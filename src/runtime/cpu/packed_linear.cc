@@ -243,16 +243,18 @@ PackedLinear::PackedLinear(const dnnl::engine& engine, PackedLinearData data, Ac
     data_.weights = owned_.data();
     repacked_ = true;
   }
-  if (senti_kernel_enabled(data_.precision) &&
-      !(data_.precision == Precision::kInt8 && data_.weight_limit > senti_weight_limit())) {
-    // senti's panel layout from oneDNN's: back to the plain [out, in] weight, then packed.
-    const std::size_t element = data_.precision == Precision::kInt8 ? 1 : data_.precision == Precision::kBf16 ? 2 : 4;
-    std::vector<std::byte> plain(data_.out * data_.in * element);
-    reorder_into(engine_, data_.weights_desc, data_.weights,
-                 transposed_view(data_.out, data_.in, weight_type(data_.precision)), plain.data());
-    pack_senti(plain.data());
-  }
+  if (senti_kernel_enabled(data_.precision)) pack_senti_from_onednn();
   finish_init();
+}
+
+void PackedLinear::pack_senti_from_onednn() {
+  if (data_.precision == Precision::kInt8 && data_.weight_limit > senti_weight_limit()) return;
+  // senti's panel layout from oneDNN's: back to the plain [out, in] weight, then packed.
+  const std::size_t element = data_.precision == Precision::kInt8 ? 1 : data_.precision == Precision::kBf16 ? 2 : 4;
+  std::vector<std::byte> plain(data_.out * data_.in * element);
+  reorder_into(engine_, data_.weights_desc, data_.weights,
+               transposed_view(data_.out, data_.in, weight_type(data_.precision)), plain.data());
+  pack_senti(plain.data());
 }
 
 void PackedLinear::finish_init() {

@@ -110,6 +110,7 @@ class PackedLinear {
   Plan& plan_for(std::size_t rows);
   void finish_init();
   void pack_senti(const void* plain);  // plain [out, in] weight in the precision's element type
+  void pack_senti_from_onednn();
   void forward_senti(const float* x, std::size_t rows, float* y);
 
   dnnl::engine engine_;

@@ -26,6 +26,7 @@
 #include "runtime/cpu/gemm_kernels.h"
 #include "runtime/cpu/packed_linear.h"
 #include "senti/host_info.h"
+#include "split_list.h"
 
 namespace {
 
@@ -33,14 +34,7 @@ using senti::cpu::Activation;
 using senti::cpu::PackedLinear;
 using senti::cpu::Precision;
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, sep))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
+using senti::bench::split;
 
 double thread_cpu_seconds() {
   timespec ts{};
@@ -124,6 +118,70 @@ __attribute__((target("avx512f,fma"))) double fp32_flops() {
   return 2.0 * 16 * kChains * static_cast<double>(kPeakIters) / t;
 }
 
+// AVX2 hosts: 256-bit FMA, and int8 as AVX2 must do it (vpmaddubsw, vpmaddwd by ones, vpaddd).
+__attribute__((target("avx2,fma"))) double fp32_flops_avx2() {
+  __m256 acc[kChains];
+  for (auto& a : acc) a = _mm256_setzero_ps();
+  const __m256 x = _mm256_set1_ps(1.0001f);
+  const double t0 = thread_cpu_seconds();
+  for (long i = 0; i < kPeakIters; ++i) {
+#pragma GCC unroll 16
+    for (auto& a : acc) {
+      a = _mm256_fmadd_ps(a, x, x);
+      __asm__ volatile("" : "+v"(a));
+    }
+  }
+  const double t = thread_cpu_seconds() - t0;
+  float sink = 0;
+  for (auto& a : acc) sink += _mm256_cvtss_f32(a);
+  if (sink == 42.f) std::printf(" ");
+  return 2.0 * 8 * kChains * static_cast<double>(kPeakIters) / t;
+}
+
+__attribute__((target("avx2"))) double int8_ops_avx2() {
+  __m256i acc[kChains];
+  for (auto& a : acc) a = _mm256_setzero_si256();
+  const __m256i x = _mm256_set1_epi8(3), w = _mm256_set1_epi8(5), ones = _mm256_set1_epi16(1);
+  const double t0 = thread_cpu_seconds();
+  for (long i = 0; i < kPeakIters / 2; ++i) {
+#pragma GCC unroll 16
+    for (auto& a : acc) {
+      a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w), ones));
+      __asm__ volatile("" : "+v"(a));
+    }
+  }
+  const double t = thread_cpu_seconds() - t0;
+  int sink = 0;
+  for (auto& a : acc) sink += _mm256_cvtsi256_si32(a);
+  if (sink == 42) std::printf(" ");
+  return 2.0 * 32 * kChains * static_cast<double>(kPeakIters / 2) / t;  // 32 u8·s8 products per sequence
+}
+
+__attribute__((target("avx2"))) double read_bandwidth_avx2(std::size_t bytes) {
+  const std::size_t n = bytes / 32;
+  auto* buffer = static_cast<__m256i*>(std::aligned_alloc(64, n * 32));
+  for (std::size_t i = 0; i < n; ++i) buffer[i] = _mm256_set1_epi32(static_cast<int>(i));
+  const std::size_t reps = std::max<std::size_t>(1, (std::size_t{1} << 30) / bytes);
+  std::vector<double> times;
+  __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+  for (int trial = 0; trial < 3; ++trial) {
+    const double t0 = thread_cpu_seconds();
+    for (std::size_t r = 0; r < reps; ++r) {
+      for (std::size_t i = 0; i + 4 <= n; i += 4) {
+        s0 = _mm256_xor_si256(s0, buffer[i]);
+        s1 = _mm256_xor_si256(s1, buffer[i + 1]);
+        s2 = _mm256_xor_si256(s2, buffer[i + 2]);
+        s3 = _mm256_xor_si256(s3, buffer[i + 3]);
+      }
+    }
+    times.push_back(thread_cpu_seconds() - t0);
+  }
+  const __m256i s = _mm256_xor_si256(_mm256_xor_si256(s0, s1), _mm256_xor_si256(s2, s3));
+  if (_mm256_cvtsi256_si32(s) == 42) std::printf(" ");
+  std::free(buffer);
+  return static_cast<double>(bytes) * static_cast<double>(reps) / *std::min_element(times.begin(), times.end());
+}
+
 // Read bandwidth (bytes/s) over a working set of `bytes`, repeated to at least ~1 GB read.
 __attribute__((target("avx512f"))) double read_bandwidth(std::size_t bytes) {
   const std::size_t n = bytes / 64;
@@ -167,17 +225,19 @@ struct Peaks {
 Peaks measure_peaks() {
   const senti::CpuFeatures f = senti::detect_cpu_features();
   Peaks p;
-  if (f.avx512_vnni) p.int8 = vnni_ops_per_s();
-  if (f.avx512_bf16) p.bf16 = bf16_flops();
-  if (f.avx512f) p.fp32 = fp32_flops();
+  const bool avx512 = f.avx512f && f.avx512bw;
+  p.int8 = avx512 && f.avx512_vnni ? vnni_ops_per_s() : f.avx2 ? int8_ops_avx2() : 0;
+  if (avx512 && f.avx512_bf16) p.bf16 = bf16_flops();
+  p.fp32 = avx512 ? fp32_flops() : f.avx2 && f.fma ? fp32_flops_avx2() : 0;
   std::printf("## Peaks, one core (register-only loops, %d independent chains)\n\n", kChains);
   std::printf("| what | peak |\n|---|---:|\n");
-  std::printf("| int8 VNNI (vpdpbusd zmm) | %.0f GOP/s |\n", p.int8 * 1e-9);
-  std::printf("| bf16 (vdpbf16ps zmm) | %.0f GFLOP/s |\n", p.bf16 * 1e-9);
-  std::printf("| fp32 (FMA zmm) | %.0f GFLOP/s |\n", p.fp32 * 1e-9);
-  if (f.avx512f) {
+  std::printf("| int8 (%s) | %.0f GOP/s |\n",
+              avx512 && f.avx512_vnni ? "vpdpbusd zmm" : "vpmaddubsw + vpmaddwd + vpaddd ymm", p.int8 * 1e-9);
+  std::printf("| bf16 (vdpbf16ps zmm) | %s |\n", p.bf16 > 0 ? (std::to_string(static_cast<int>(p.bf16 * 1e-9)) + " GFLOP/s").c_str() : "no AVX512-BF16");
+  std::printf("| fp32 (FMA %s) | %.0f GFLOP/s |\n", avx512 ? "zmm" : "ymm", p.fp32 * 1e-9);
+  if (f.avx2) {
     for (std::size_t kb : {16, 256, 2048, 8192, 24576, 262144}) {
-      const double bw = read_bandwidth(kb << 10);
+      const double bw = avx512 ? read_bandwidth(kb << 10) : read_bandwidth_avx2(kb << 10);
       p.bandwidth.emplace_back(kb << 10, bw);
       std::printf("| read bandwidth, %zu KiB working set | %.1f GB/s |\n", kb, bw * 1e-9);
     }

@@ -27,7 +27,7 @@ class Backend {
   virtual ~Backend() = default;
   // Writes [num_sequences, num_labels] logits. Ids must be in range (the caller checks).
   virtual void forward(const PackedBatch& batch, float* logits) = 0;
-  // e.g. "cpu-int8 (matmul senti-int8-avx512_vnni, kernels avx512)": device, precision, ISA.
+  // e.g. "cpu-int8-onednn (matmul brg:avx512_core_vnni, kernels avx512)": device, precision, ISA.
   virtual std::string name() const = 0;
   // "fp32", "bf16" or "int8": what the encoder's matmuls run in.
   virtual std::string precision() const = 0;

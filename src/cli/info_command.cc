@@ -29,7 +29,7 @@ std::vector<std::pair<std::string, std::string>> matmul_kernels() {
     const std::string senti = cpu::gemm_kernel_name(type, cpu::gemm_isa(type));
     std::string kernels = "oneDNN";
     if (cpu::senti_kernel_enabled(precision))
-      kernels = senti + " for small batches (crossover measured at load), else oneDNN";
+      kernels = senti + " for small batches (SENTI_GEMM_ROWS), else oneDNN";
     else if (!cpu::gemm_self_check(type))
       kernels = "oneDNN (" + senti + " failed its self-check)";
     out.emplace_back(name, kernels);

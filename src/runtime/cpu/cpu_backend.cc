@@ -40,13 +40,16 @@ CpuBackend::CpuBackend(const BertConfig& config, dnnl::engine engine, CpuModel m
   onednn_attention_ = attention != nullptr && std::string_view(attention) == "onednn";
 }
 
-// senti's GEMM kernel against oneDNN's on this host, measured once at load on the first layer's
-// QKV matmul (best of 3 calls per kernel and row count, ~10-40 ms in all): calls up to the largest
-// row count at which senti's was the faster go to senti's kernel, larger ones to oneDNN.
-// SENTI_GEMM / SENTI_GEMM_ROWS fix the choice instead (packed_linear.h).
+// With SENTI_GEMM_ROWS=measure: senti's GEMM kernel against oneDNN's on this host, measured at load
+// on the first layer's QKV matmul (best of 3 calls per kernel and row count, ~10-40 ms on a quiet
+// machine): calls up to the largest row count at which senti's was the faster go to senti's kernel.
+// Not the default: on a loaded machine the measured crossover swung from 8 to 128 rows between two
+// loads, and a backend whose kernel choice (hence name) changes from load to load is hard to reason
+// about; the default is the documented rule kDefaultSentiMaxRows (packed_linear.h).
 void CpuBackend::choose_senti_rows() {
   if (model_.layers.empty() || !model_.layers.front().qkv.has_senti_kernel()) return;
-  if (std::getenv("SENTI_GEMM") != nullptr || std::getenv("SENTI_GEMM_ROWS") != nullptr) return;
+  const char* mode = std::getenv("SENTI_GEMM_ROWS");
+  if (std::getenv("SENTI_GEMM") != nullptr || mode == nullptr || std::string_view(mode) != "measure") return;
   PackedLinear& probe = model_.layers.front().qkv;
   constexpr std::size_t kMaxRows = 128;
   const std::size_t in = probe.data().in, out = probe.data().out;

@@ -143,7 +143,8 @@ bool senti_kernel_enabled(Precision precision) {
 std::size_t default_senti_max_rows() {
   const char* forced = std::getenv("SENTI_GEMM");
   if (forced != nullptr && std::string_view(forced) == "senti") return std::numeric_limits<std::size_t>::max();
-  if (const char* rows = std::getenv("SENTI_GEMM_ROWS"); rows != nullptr) return std::strtoul(rows, nullptr, 10);
+  if (const char* rows = std::getenv("SENTI_GEMM_ROWS"); rows != nullptr && *rows >= '0' && *rows <= '9')
+    return std::strtoul(rows, nullptr, 10);
   return kDefaultSentiMaxRows;
 }
 

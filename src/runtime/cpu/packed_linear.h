@@ -47,8 +47,10 @@ class AlignedBytes {
 // (AVX512-BF16), not on AMX hosts (oneDNN's AMX brgemm). fp32 only with SENTI_GEMM=senti (on the
 // AVX2 host measured, oneDNN's fp32 gemm won from 18 rows on). SENTI_GEMM=onednn turns it off.
 bool senti_kernel_enabled(Precision precision);
-// Calls of at most this many rows go to senti's kernel until the backend measures the crossover
-// (CpuBackend); SENTI_GEMM_ROWS=N fixes it, SENTI_GEMM=senti makes it unlimited.
+// Calls of at most this many rows go to senti's kernel, larger ones to oneDNN: the rule from the
+// AVX2 host measured (senti_kernel_bench, int8: 9x at 1 row, 1.0-1.5x at 18 rows, 0.7x at 64).
+// SENTI_GEMM_ROWS=N sets it, SENTI_GEMM_ROWS=measure measures it at load (CpuBackend),
+// SENTI_GEMM=senti makes it unlimited.
 inline constexpr std::size_t kDefaultSentiMaxRows = 16;
 
 // The packed form of one linear layer: what senti compile stores and what PackedLinear runs.

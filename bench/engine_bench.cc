@@ -17,19 +17,13 @@
 #include <string>
 #include <vector>
 
+#include "split_list.h"
 #include "senti/classifier.h"
 #include "senti/error.h"
 
 namespace {
 
-std::vector<std::string> split(const std::string& s, char sep) {
-  std::vector<std::string> out;
-  std::stringstream in(s);
-  std::string item;
-  while (std::getline(in, item, sep))
-    if (!item.empty()) out.push_back(item);
-  return out;
-}
+using senti::bench::split;
 
 struct Shape {
   std::size_t batch = 1, tokens = 14;

@@ -2,7 +2,9 @@
 """The Python contenders of the benchmark, one engine per process (so thread pools never mix).
 
   peers.py prepare-onnx --model DIR --out-dir DIR     export to ONNX, ORT BERT fusions, int8 dynamic quantisation
-  peers.py run --engine torch|ort ...                 measure, same modes and JSON fields as `senti bench --json`
+  peers.py prepare-openvino --model DIR --onnx model.onnx --calibration texts.jsonl --out-dir DIR
+                                                      OpenVINO IR of the raw export (fp32) and its NNCF int8 PTQ
+  peers.py run --engine torch|ort|openvino ...        measure, same modes and JSON fields as `senti bench --json`
 
 Measurement semantics match `senti bench` (src/cli/bench_command.cc) on purpose:
   latency:    one text per request (batch 1), tokenization included and also reported alone;
@@ -104,6 +106,26 @@ class OrtEngine:
         return self.session.run(None, {k: v for k, v in feed.items() if k in self.inputs})[0]
 
 
+class OpenVinoEngine:
+    """OpenVINO CPU plugin; bf16 through INFERENCE_PRECISION_HINT on the fp32 IR, int8 from NNCF's IR."""
+
+    def __init__(self, ir_path: str, threads: int, precision: str):
+        import openvino as ov
+        core = ov.Core()
+        config = {"INFERENCE_NUM_THREADS": threads, "NUM_STREAMS": 1, "PERFORMANCE_HINT": "LATENCY",
+                  "INFERENCE_PRECISION_HINT": "bf16" if precision == "bf16" else "f32"}
+        self.compiled = core.compile_model(core.read_model(ir_path), "CPU", config)
+        self.request = self.compiled.create_infer_request()
+        self.inputs = {i.get_any_name() for i in self.compiled.inputs}
+        got = self.compiled.get_property("INFERENCE_PRECISION_HINT")
+        self.backend = f"openvino {ov.__version__} CPU, {precision} (inference precision {got}), {Path(ir_path).name}"
+
+    def logits(self, ids: np.ndarray, mask: np.ndarray, types: np.ndarray) -> np.ndarray:
+        feed = {"input_ids": ids, "attention_mask": mask, "token_type_ids": types}
+        out = self.request.infer({k: v for k, v in feed.items() if k in self.inputs})
+        return np.asarray(next(iter(out.values())))
+
+
 def pad(encodings: list[dict], rows: list[int]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     longest = max(len(encodings[r]["input_ids"]) for r in rows)
     ids = np.zeros((len(rows), longest), dtype=np.int64)
@@ -194,6 +216,8 @@ def cmd_run(args) -> int:
     t0 = time.perf_counter()
     if args.engine == "torch":
         engine = TorchEngine(args.model, args.precision, args.threads)
+    elif args.engine == "openvino":
+        engine = OpenVinoEngine(args.onnx, args.threads, args.precision)
     else:
         engine = OrtEngine(args.onnx, args.threads, args.precision)
     load_ms = (time.perf_counter() - t0) * 1e3
@@ -261,14 +285,49 @@ def cmd_prepare_onnx(args) -> int:
     return 0
 
 
+def cmd_prepare_openvino(args) -> int:
+    """model.onnx (the raw export, no ORT fusions) -> OpenVINO IR fp32 -> NNCF post-training int8 quantisation."""
+    import nncf
+    import openvino as ov
+    from transformers import AutoTokenizer
+
+    out = Path(args.out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    t0 = time.perf_counter()
+    model = ov.convert_model(args.onnx)
+    fp32_path = out / "model-fp32.xml"
+    ov.save_model(model, str(fp32_path), compress_to_fp16=False)
+    tokenizer = AutoTokenizer.from_pretrained(args.model)
+    texts = read_texts(args.calibration, args.calibration_texts)
+    names = {i.get_any_name() for i in model.inputs}
+
+    def sample(text):
+        enc = tokenizer(text, truncation=True, max_length=args.max_length, return_tensors="np")
+        feed = {"input_ids": enc["input_ids"].astype(np.int64), "attention_mask": enc["attention_mask"].astype(np.int64),
+                "token_type_ids": enc["token_type_ids"].astype(np.int64)}
+        return {k: v for k, v in feed.items() if k in names}
+
+    # NNCF's recipe for transformers: int8 MatMuls (symmetric weights per channel, activations per tensor), the
+    # softmax/LayerNorm/GELU subgraphs kept in float (model_type=TRANSFORMER).
+    quantized = nncf.quantize(model, nncf.Dataset(texts, sample), model_type=nncf.ModelType.TRANSFORMER,
+                              subset_size=len(texts))
+    int8_path = out / "model-int8.xml"
+    ov.save_model(quantized, str(int8_path), compress_to_fp16=False)
+    info = {"fp32": str(fp32_path), "bf16": str(fp32_path), "int8": str(int8_path), "openvino": ov.__version__,
+            "nncf": nncf.__version__, "calibration_texts": len(texts), "seconds": time.perf_counter() - t0}
+    (out / "openvino.json").write_text(json.dumps(info, indent=1))
+    print(json.dumps(info))
+    return 0
+
+
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = p.add_subparsers(dest="cmd", required=True)
     r = sub.add_parser("run")
-    r.add_argument("--engine", choices=["torch", "ort"], required=True)
+    r.add_argument("--engine", choices=["torch", "ort", "openvino"], required=True)
     r.add_argument("--precision", default="fp32", choices=["fp32", "bf16", "int8"])
     r.add_argument("--model", required=True, help="Hugging Face checkpoint folder (weights for torch, tokenizer for all)")
-    r.add_argument("--onnx", help="ONNX file (engine ort)")
+    r.add_argument("--onnx", help="ONNX file (engine ort) or OpenVINO IR .xml (engine openvino)")
     r.add_argument("--threads", type=int, default=2)
     r.add_argument("--input", required=True)
     r.add_argument("--max-length", type=int, default=128)
@@ -282,10 +341,19 @@ def main() -> int:
     o = sub.add_parser("prepare-onnx")
     o.add_argument("--model", required=True)
     o.add_argument("--out-dir", required=True)
+    v = sub.add_parser("prepare-openvino")
+    v.add_argument("--model", required=True, help="checkpoint folder (its tokenizer makes the calibration inputs)")
+    v.add_argument("--onnx", required=True, help="the raw ONNX export (prepare-onnx's model.onnx)")
+    v.add_argument("--calibration", required=True, help="JSONL or text file of calibration texts")
+    v.add_argument("--calibration-texts", type=int, default=300)
+    v.add_argument("--max-length", type=int, default=128)
+    v.add_argument("--out-dir", required=True)
     args = p.parse_args()
-    if args.cmd == "run" and args.engine == "ort" and not args.onnx:
-        p.error("--engine ort needs --onnx")
-    return cmd_run(args) if args.cmd == "run" else cmd_prepare_onnx(args)
+    if args.cmd == "run" and args.engine in ("ort", "openvino") and not args.onnx:
+        p.error(f"--engine {args.engine} needs --onnx")
+    if args.cmd == "run":
+        return cmd_run(args)
+    return cmd_prepare_onnx(args) if args.cmd == "prepare-onnx" else cmd_prepare_openvino(args)
 
 
 if __name__ == "__main__":

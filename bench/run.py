@@ -143,6 +143,23 @@ def prepare_onnx(model: Path, work: Path, python: str, env: dict) -> tuple[dict 
     return run_json([python, str(HERE / "peers.py"), "prepare-onnx", "--model", str(model), "--out-dir", str(out)], env, 1800)
 
 
+def prepare_openvino(model: Path, onnx: dict | None, calibration: Path, work: Path, python: str,
+                     env: dict) -> tuple[dict | None, str]:
+    if not onnx:
+        return None, "ONNX export failed"
+    r = subprocess.run([python, "-c", "import openvino, nncf"], capture_output=True, text=True, env=env)
+    if r.returncode != 0:
+        return None, "openvino/nncf not installed in this Python (pip install openvino nncf)"
+    out = work / "openvino"
+    stamp = out / "openvino.json"
+    raw = Path(onnx["fp32"]).parent / "model.onnx"
+    if stamp.exists() and stamp.stat().st_mtime > raw.stat().st_mtime:
+        return json.loads(stamp.read_text()), ""
+    log("OpenVINO: IR from the raw ONNX export, NNCF int8 post-training quantisation (300 calibration texts)")
+    return run_json([python, str(HERE / "peers.py"), "prepare-openvino", "--model", str(model), "--onnx", str(raw),
+                     "--calibration", str(calibration), "--calibration-texts", "300", "--out-dir", str(out)], env, 3600)
+
+
 def write_inputs(args, work: Path) -> tuple[Path, Path, list[str], list[str]]:
     reps = 2 if args.quick else 20
     seed_texts = SEED_SENTENCES * reps
@@ -161,7 +178,8 @@ def write_inputs(args, work: Path) -> tuple[Path, Path, list[str], list[str]]:
     return seed, traffic, seed_texts, traffic_texts
 
 
-def contenders(args, senti: Senti, model: Path, onnx: dict | None, onnx_err: str, python: str, work: Path) -> list[dict]:
+def contenders(args, senti: Senti, model: Path, onnx: dict | None, onnx_err: str, python: str, work: Path,
+               ov: dict | None = None, ov_err: str = "not prepared") -> list[dict]:
     """Each: name, label, command builder (workload -> argv) or a reason it is not available."""
     out = []
     peers = [python, str(HERE / "peers.py"), "run", "--model", str(model), "--threads", str(args.threads)]
@@ -173,6 +191,13 @@ def contenders(args, senti: Senti, model: Path, onnx: dict | None, onnx_err: str
             c["argv"] = peers + ["--engine", "ort", "--precision", p, "--onnx", onnx[p]]
         else:
             c["reason"] = "ONNX export failed: " + onnx_err
+        out.append(c)
+    for p in PRECISIONS:
+        c = {"name": f"openvino-{p}", "label": f"OpenVINO {p}" + (" (NNCF PTQ)" if p == "int8" else "")}
+        if ov:
+            c["argv"] = peers + ["--engine", "openvino", "--precision", p, "--onnx", ov[p]]
+        else:
+            c["reason"] = "OpenVINO not available: " + ov_err
         out.append(c)
     for p in PRECISIONS:
         c = {"name": f"senti-{p}", "label": f"senti {p}", "precision": p}
@@ -340,7 +365,8 @@ def main() -> int:
     model = prepare_model(senti, work, args.vocab)
     onnx, onnx_err = prepare_onnx(model, work, python, env)
     seed_file, traffic_file, seed_texts, traffic_texts = write_inputs(args, work)
-    cands = contenders(args, senti, model, onnx, onnx_err, python, work)
+    ov, ov_err = prepare_openvino(model, onnx, Path(args.data), work, python, env)
+    cands = contenders(args, senti, model, onnx, onnx_err, python, work, ov, ov_err)
     if args.only:
         keep = set(args.only.split(",")) | {REFERENCE}
         for c in cands:
@@ -351,7 +377,7 @@ def main() -> int:
     warm = ["--warmup", "3" if args.quick else "10"]
     results = {"command": command, "started": started.isoformat(timespec="seconds"), "environment": env_info,
                "model": {"path": str(model), "shape": "rbt3 (3 layers, hidden 768, 12 heads, FFN 3072, vocab 21128), synthetic weights"},
-               "onnx": onnx, "settings": {k: v for k, v in vars(args).items()}, "reference": REFERENCE}
+               "onnx": onnx, "openvino": ov, "settings": {k: v for k, v in vars(args).items()}, "reference": REFERENCE}
     timeout = 3600
     results["seed"] = run_workload("seed", ["--mode", "latency", "--input", str(seed_file), "--max-length", "128",
                                             "--runs", str(args.runs)] + warm, cands, env, work, timeout)

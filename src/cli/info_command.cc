@@ -2,16 +2,40 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <tuple>
+#include <utility>
+#include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "runtime/cpu/gemm_kernels.h"
+#include "runtime/cpu/packed_linear.h"
 #include "senti/host_info.h"
 
 namespace senti::cli {
 namespace {
 
 const char* yes_no(bool v) { return v ? "yes" : "no"; }
+
+// Per precision: which matmul kernels the CPU backend runs on this host.
+std::vector<std::pair<std::string, std::string>> matmul_kernels() {
+  using cpu::GemmType;
+  using cpu::Precision;
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, precision, type] : {std::tuple{"int8", Precision::kInt8, GemmType::kInt8},
+                                              std::tuple{"bf16", Precision::kBf16, GemmType::kBf16},
+                                              std::tuple{"fp32", Precision::kFp32, GemmType::kFp32}}) {
+    const std::string senti = cpu::gemm_kernel_name(type, cpu::gemm_isa(type));
+    std::string kernels = "oneDNN";
+    if (cpu::senti_kernel_enabled(precision))
+      kernels = senti + " for small batches (SENTI_GEMM_ROWS), else oneDNN";
+    else if (!cpu::gemm_self_check(type))
+      kernels = "oneDNN (" + senti + " failed its self-check)";
+    out.emplace_back(name, kernels);
+  }
+  return out;
+}
 
 nlohmann::json to_json(const HostInfo& info) {
   const CpuFeatures& f = info.features;
@@ -20,6 +44,8 @@ nlohmann::json to_json(const HostInfo& info) {
     gpus.push_back({{"name", g.name},
                     {"memory_bytes", g.memory_bytes},
                     {"compute_capability", std::to_string(g.compute_major) + "." + std::to_string(g.compute_minor)}});
+  nlohmann::json matmul = nlohmann::json::object();
+  for (const auto& [precision, kernels] : matmul_kernels()) matmul[precision] = kernels;
   return {{"version", SENTI_VERSION},
           {"cpu", {{"model", info.cpu_model}, {"logical_cores", info.logical_cores}}},
           {"isa",
@@ -36,6 +62,7 @@ nlohmann::json to_json(const HostInfo& info) {
             {"os_enables_avx512", f.os_avx512},
             {"os_enables_amx", f.os_amx}}},
           {"onednn", {{"version", info.onednn_version}, {"isa", info.onednn_isa}}},
+          {"matmul", matmul},
           {"cuda", {{"driver", info.cuda_driver}, {"gpus", gpus}}}};
 }
 
@@ -54,6 +81,8 @@ void print_text(const HostInfo& info) {
             << "AMX-INT8       " << yes_no(f.amx_int8) << " (OS enables AMX state: " << yes_no(f.os_amx) << ")\n"
             << "oneDNN         " << info.onednn_version << ", using " << info.onednn_isa << "\n"
             << "CUDA driver    " << info.cuda_driver << "\n";
+  for (const auto& [precision, kernels] : matmul_kernels())
+    std::cout << "matmul " << precision << "    " << kernels << "\n";
   if (info.gpus.empty()) std::cout << "GPUs           none\n";
   for (std::size_t i = 0; i < info.gpus.size(); ++i) {
     const auto& g = info.gpus[i];

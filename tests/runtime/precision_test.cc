@@ -14,6 +14,7 @@
 
 #include "model/synthetic_checkpoint.h"
 #include "runtime/cpu/kernel_isa.h"
+#include "runtime/cpu/packed_linear.h"
 #include "runtime/cpu/precision.h"
 #include "runtime/golden_util.h"
 #include "senti/classifier.h"
@@ -185,6 +186,7 @@ namespace {
 int run_child(const std::string& isa_env, const std::string& senti_isa) {
   const std::string command = "ONEDNN_MAX_CPU_ISA=" + isa_env + " DNNL_MAX_CPU_ISA=" + isa_env +
                               " SENTI_MAX_ISA=" + senti_isa + " SENTI_ISA_CHILD=" + senti_isa +
+                              " SENTI_GEMM_ROWS=64" +  // senti's kernels take every record, whatever is faster
                               " '" + std::filesystem::read_symlink("/proc/self/exe").string() +
                               "' --gtest_filter='IsaChild.*' > /dev/null 2>&1";
   return std::system(command.c_str());
@@ -192,16 +194,25 @@ int run_child(const std::string& isa_env, const std::string& senti_isa) {
 
 TEST(ForcedIsa, Avx2HostGivesTheSameAnswers) { EXPECT_EQ(run_child("AVX2", "avx2"), 0); }
 TEST(ForcedIsa, ScalarKernelsGiveTheSameAnswers) { EXPECT_EQ(run_child("AVX2", "scalar"), 0); }
+// AVX2 with AVX-VNNI: senti's int8 GEMM on 256-bit vpdpbusd.
+TEST(ForcedIsa, AvxVnniInt8KernelGivesTheSameAnswers) {
+  if (!detect_cpu_features().avx_vnni) GTEST_SKIP() << "host lacks AVX-VNNI";
+  EXPECT_EQ(run_child("AVX2", "avx_vnni"), 0);
+}
 
 TEST(IsaChild, CappedIsaStillMatchesGoldens) {
   const char* child = std::getenv("SENTI_ISA_CHILD");
   if (child == nullptr) GTEST_SKIP() << "runs as ForcedIsa's child process";
-  const std::string want_isa = child;
+  const std::string want_gemm = child;
+  const std::string want_isa = want_gemm == "avx_vnni" ? "avx2" : want_gemm;  // elementwise kernels have no VNNI tier
   EXPECT_EQ(cpu::kernel_isa_name(cpu::kernel_isa()), want_isa);
   for (const std::string precision : {"fp32", "int8"}) {
     Classifier& classifier = classifier_for("rbt3", precision);
     const std::string name = classifier.backend_name();
     EXPECT_NE(name.find("kernels " + want_isa), std::string::npos) << name;
+    if (cpu::senti_kernel_enabled(cpu::parse_precision(precision, detect_cpu_features()))) {
+      EXPECT_NE(name.find("matmul senti-" + precision + "-" + want_gemm), std::string::npos) << name;
+    }
     EXPECT_EQ(name.find("avx512"), std::string::npos) << "oneDNN ignored the ISA cap: " << name;
     const float range = logit_range(model_named("rbt3").golden);
     int checked = 0;

@@ -44,17 +44,19 @@ SENTI_ALWAYS_INLINE void quantize_body(const float* x, std::size_t rows, std::si
   }
 }
 
-SENTI_ALWAYS_INLINE void dequantize_body(float* y, std::size_t rows, std::size_t cols, const float* row_scales,
+SENTI_ALWAYS_INLINE void dequantize_body(const int32_t* acc, float* y, std::size_t rows, std::size_t cols,
+                                         const float* scale, const float* compensation, const float* row_scales,
                                          const float* bias, bool gelu) {
   for (std::size_t r = 0; r < rows; ++r) {
+    const int32_t* in = acc + r * cols;
     float* row = y + r * cols;
     const float s = row_scales[r];
+#pragma omp simd
+    for (std::size_t c = 0; c < cols; ++c)
+      row[c] = std::fma(std::fma(static_cast<float>(in[c]), scale[c], compensation[c]), s, bias[c]);
     if (gelu) {
 #pragma omp simd
-      for (std::size_t c = 0; c < cols; ++c) row[c] = gelu_erf(row[c] * s + bias[c]);
-    } else {
-#pragma omp simd
-      for (std::size_t c = 0; c < cols; ++c) row[c] = row[c] * s + bias[c];
+      for (std::size_t c = 0; c < cols; ++c) row[c] = gelu_erf(row[c]);
     }
   }
 }
@@ -99,17 +101,19 @@ void quantize_scalar(const float* x, std::size_t rows, std::size_t cols, uint8_t
   quantize_body(x, rows, cols, q, s);
 }
 
-SENTI_KERNEL_TARGET_AVX512 void dequantize_avx512(float* y, std::size_t rows, std::size_t cols, const float* s,
-                                                  const float* bias, bool gelu) {
-  dequantize_body(y, rows, cols, s, bias, gelu);
+#define SENTI_DEQUANTIZE_ARGS                                                                              \
+  const int32_t *acc, float *y, std::size_t rows, std::size_t cols, const float *scale, const float *compensation, \
+      const float *row_scales, const float *bias, bool gelu
+SENTI_KERNEL_TARGET_AVX512 void dequantize_avx512(SENTI_DEQUANTIZE_ARGS) {
+  dequantize_body(acc, y, rows, cols, scale, compensation, row_scales, bias, gelu);
 }
-SENTI_KERNEL_TARGET_AVX2 void dequantize_avx2(float* y, std::size_t rows, std::size_t cols, const float* s,
-                                              const float* bias, bool gelu) {
-  dequantize_body(y, rows, cols, s, bias, gelu);
+SENTI_KERNEL_TARGET_AVX2 void dequantize_avx2(SENTI_DEQUANTIZE_ARGS) {
+  dequantize_body(acc, y, rows, cols, scale, compensation, row_scales, bias, gelu);
 }
-void dequantize_scalar(float* y, std::size_t rows, std::size_t cols, const float* s, const float* bias, bool gelu) {
-  dequantize_body(y, rows, cols, s, bias, gelu);
+void dequantize_scalar(SENTI_DEQUANTIZE_ARGS) {
+  dequantize_body(acc, y, rows, cols, scale, compensation, row_scales, bias, gelu);
 }
+#undef SENTI_DEQUANTIZE_ARGS
 
 // Runs fn(first_row, row_count) over row blocks, in parallel only when the work is big enough.
 template <class Fn>
@@ -145,14 +149,16 @@ void quantize_rows_u8(const float* x, std::size_t rows, std::size_t cols, uint8_
   });
 }
 
-void dequantize_rows(float* y, std::size_t rows, std::size_t cols, const float* row_scales, const float* bias,
-                     bool gelu) {
+void dequantize_s32_rows(const int32_t* acc, float* y, std::size_t rows, std::size_t cols, const float* scale,
+                         const float* compensation, const float* row_scales, const float* bias, bool gelu) {
   const KernelIsa isa = kernel_isa();
   for_row_blocks(rows, cols, [&](std::size_t first, std::size_t count) {
+    const int32_t* in = acc + first * cols;
     float* dst = y + first * cols;
-    if (isa == KernelIsa::kAvx512) return dequantize_avx512(dst, count, cols, row_scales + first, bias, gelu);
-    if (isa == KernelIsa::kAvx2) return dequantize_avx2(dst, count, cols, row_scales + first, bias, gelu);
-    dequantize_scalar(dst, count, cols, row_scales + first, bias, gelu);
+    const float* rs = row_scales + first;
+    if (isa == KernelIsa::kAvx512) return dequantize_avx512(in, dst, count, cols, scale, compensation, rs, bias, gelu);
+    if (isa == KernelIsa::kAvx2) return dequantize_avx2(in, dst, count, cols, scale, compensation, rs, bias, gelu);
+    dequantize_scalar(in, dst, count, cols, scale, compensation, rs, bias, gelu);
   });
 }
 

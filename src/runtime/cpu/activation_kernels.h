@@ -15,8 +15,10 @@ void to_bf16(const float* x, std::size_t n, uint16_t* out);
 // multiplies u8 by s8): q = round(x / scale) + 128, scale = max|x_row| / 127.
 void quantize_rows_u8(const float* x, std::size_t rows, std::size_t cols, uint8_t* q, float* row_scales);
 
-// y[r] = act(y[r] * row_scales[r] + bias), act = GELU (erf) when gelu is set.
-void dequantize_rows(float* y, std::size_t rows, std::size_t cols, const float* row_scales, const float* bias,
-                     bool gelu);
+// y[r, c] = act(fma(fma(float(acc[r, c]), scale[c], compensation[c]), row_scales[r], bias[c])), act =
+// GELU (erf) when gelu is set: two fused multiply-adds, the arithmetic of senti's int8 GEMM epilogue
+// (gemm_kernels.cc), so that oneDNN's s32 sums and senti's give identical outputs.
+void dequantize_s32_rows(const int32_t* acc, float* y, std::size_t rows, std::size_t cols, const float* scale,
+                         const float* compensation, const float* row_scales, const float* bias, bool gelu);
 
 }  // namespace senti::cpu

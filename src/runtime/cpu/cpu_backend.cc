@@ -1,6 +1,7 @@
 #include "runtime/cpu/cpu_backend.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstdlib>
 #include <cstring>
 #include <string_view>
@@ -34,14 +35,51 @@ CpuBackend::CpuBackend(const BertConfig& config, dnnl::engine engine, CpuModel m
         linear->prepare(rows);
   }
   for (auto& linear : model_.head) linear.prepare(1);
+  choose_senti_rows();
   const char* attention = std::getenv("SENTI_ATTENTION");
   onednn_attention_ = attention != nullptr && std::string_view(attention) == "onednn";
+}
+
+// With SENTI_GEMM_ROWS=measure: senti's GEMM kernel against oneDNN's on this host, measured at load
+// on the first layer's QKV matmul (best of 3 calls per kernel and row count, ~10-40 ms on a quiet
+// machine): calls up to the largest row count at which senti's was the faster go to senti's kernel.
+// Not the default: on a loaded machine the measured crossover swung from 8 to 128 rows between two
+// loads, and a backend whose kernel choice (hence name) changes from load to load is hard to reason
+// about; the default is the documented rule kDefaultSentiMaxRows (packed_linear.h).
+void CpuBackend::choose_senti_rows() {
+  if (model_.layers.empty() || !model_.layers.front().qkv.has_senti_kernel()) return;
+  const char* mode = std::getenv("SENTI_GEMM_ROWS");
+  if (std::getenv("SENTI_GEMM") != nullptr || mode == nullptr || std::string_view(mode) != "measure") return;
+  PackedLinear& probe = model_.layers.front().qkv;
+  constexpr std::size_t kMaxRows = 128;
+  const std::size_t in = probe.data().in, out = probe.data().out;
+  std::vector<float> x(kMaxRows * in), y(kMaxRows * out);
+  for (std::size_t i = 0; i < x.size(); ++i) x[i] = static_cast<float>((i * 2654435761u) % 2001) / 1000.f - 1.f;
+  auto best_seconds = [&](std::size_t rows, std::size_t senti_rows) {
+    probe.set_senti_max_rows(senti_rows);
+    double best = 1e30;
+    for (int i = 0; i < 3; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      probe.forward(stream_, x.data(), rows, y.data(), true);
+      stream_.wait();
+      best = std::min(best, std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count());
+    }
+    return best;
+  };
+  std::size_t senti_rows = 0;
+  for (std::size_t rows : {8, 16, 32, 64, 128}) {
+    if (best_seconds(rows, rows) > best_seconds(rows, 0)) break;
+    senti_rows = rows;
+  }
+  for (auto& layer : model_.layers)
+    for (PackedLinear* linear : {&layer.qkv, &layer.attention_output, &layer.intermediate, &layer.output})
+      linear->set_senti_max_rows(senti_rows);
 }
 
 std::string CpuBackend::name() const {
   std::string matmul = model_.layers.empty() ? "none" : model_.layers.front().qkv.implementation();
   const bool repacked = !model_.layers.empty() && model_.layers.front().qkv.repacked();
-  return std::string("cpu-") + precision_name(model_.precision) + "-onednn (matmul " + matmul + ", kernels " +
+  return std::string("cpu-") + precision_name(model_.precision) + " (matmul " + matmul + ", kernels " +
          kernel_isa_name(kernel_isa()) + (repacked ? ", weights re-packed for this CPU" : "") + ")";
 }
 

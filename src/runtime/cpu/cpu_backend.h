@@ -26,6 +26,7 @@ class CpuBackend final : public Backend {
 
  private:
   void ensure_capacity(std::size_t tokens, std::size_t sequences);
+  void choose_senti_rows();
 
   const BertConfig config_;
   std::shared_ptr<const void> keep_alive_;  // a mapped compiled file the model points into

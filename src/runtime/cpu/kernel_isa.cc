@@ -16,7 +16,7 @@ KernelIsa detect() {
   if (const char* cap = std::getenv("SENTI_MAX_ISA"); cap != nullptr) {
     const std::string value(cap);
     KernelIsa limit = isa;
-    if (value == "avx2") limit = KernelIsa::kAvx2;
+    if (value == "avx2" || value == "avx_vnni") limit = KernelIsa::kAvx2;  // avx_vnni: see gemm_kernels.h
     if (value == "scalar" || value == "sse" || value == "none") limit = KernelIsa::kScalar;
     if (static_cast<int>(limit) < static_cast<int>(isa)) isa = limit;
   }

@@ -1,7 +1,8 @@
 // Run-time ISA dispatch for senti's own kernels (oneDNN dispatches its own). The same source is
 // compiled for AVX-512, AVX2 and baseline x86-64 (see SENTI_KERNEL_TARGET_* below) and one version
 // is picked per call from the host's features, capped by the SENTI_MAX_ISA environment variable
-// (avx512 | avx2 | scalar) so tests can force the fallback paths.
+// (avx512 | avx_vnni | avx2 | scalar) so tests can force the fallback paths (avx_vnni also lets
+// the int8 GEMM use 256-bit VNNI, gemm_kernels.h).
 #pragma once
 
 namespace senti::cpu {

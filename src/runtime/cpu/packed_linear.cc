@@ -4,11 +4,16 @@
 #include <cmath>
 #include <cstdlib>
 #include <functional>
+#include <limits>
 #include <new>
+#include <string_view>
+
+#include <omp.h>
 
 #include "runtime/cpu/activation_kernels.h"
 #include "runtime/cpu/profile.h"
 #include "senti/error.h"
+#include "senti/host_info.h"
 
 namespace senti::cpu {
 namespace {
@@ -59,14 +64,91 @@ void reorder_into(const dnnl::engine& engine, const memory::desc& from_desc, con
 // Largest |q| of int8 weights. Without VNNI, oneDNN's u8·s8 kernels add pairs of products in
 // saturating int16 (vpmaddubsw): 2 · 255 · 127 overflows, so weights keep 7 bits there. AVX2-VNNI
 // hosts are treated as non-VNNI too: oneDNN 2.6's int8 gemm for them could not be checked here.
-int8_t weight_limit() {
+int weight_limit() {
   const dnnl::cpu_isa isa = dnnl::get_effective_cpu_isa();
   const bool vnni = isa == dnnl::cpu_isa::avx512_core_vnni || isa == dnnl::cpu_isa::avx512_core_bf16 ||
                     isa == dnnl::cpu_isa::avx512_core_amx;
   return vnni ? 127 : 63;
 }
 
+GemmType gemm_type(Precision p) {
+  switch (p) {
+    case Precision::kFp32: return GemmType::kFp32;
+    case Precision::kBf16: return GemmType::kBf16;
+    case Precision::kInt8: return GemmType::kInt8;
+  }
+  return GemmType::kFp32;
+}
+
+int senti_weight_limit() { return gemm_needs_7bit_weights(gemm_isa(GemmType::kInt8)) ? 63 : 127; }
+
+GemmActivation gemm_activation(Activation a) {
+  switch (a) {
+    case Activation::kNone: return GemmActivation::kNone;
+    case Activation::kGeluErf: return GemmActivation::kGeluErf;
+    case Activation::kTanh: return GemmActivation::kTanh;
+  }
+  return GemmActivation::kNone;
+}
+
+// Per-output-channel symmetric scales: row n of the [out, in] weight is scaled by max|W[n, :]| /
+// limit. Fills d's weight_limit, weight_scales and compensation (which removes the activations'
+// u8 zero point: -128 · scale · Σ_k q[n, k]); returns the quantised [out, in] weight.
+std::vector<int8_t> quantize_weights(const float* weight, int limit_int, PackedLinearData& d) {
+  const std::size_t out = d.out, in = d.in;
+  const auto limit = static_cast<float>(limit_int);
+  d.weight_limit = limit_int;
+  std::vector<int8_t> quantized(out * in);
+  d.weight_scales.resize(out);
+  d.compensation.resize(out);
+  for (std::size_t n = 0; n < out; ++n) {
+    const float* row = weight + n * in;
+    float amax = 0.f;
+    for (std::size_t k = 0; k < in; ++k) amax = std::max(amax, std::fabs(row[k]));
+    const float scale = amax > 0.f ? amax / limit : 1.f;
+    int32_t sum = 0;
+    for (std::size_t k = 0; k < in; ++k) {
+      // Not std::clamp: a NaN weight (or an infinite one, inf / inf) would pass it and reach the
+      // float -> int conversion (undefined behaviour). Constants first turn it into -limit.
+      const auto q = static_cast<int8_t>(std::min(limit, std::max(-limit, std::nearbyint(row[k] / scale))));
+      quantized[n * in + k] = q;
+      sum += q;
+    }
+    d.weight_scales[n] = scale;
+    d.compensation[n] = -128.f * scale * static_cast<float>(sum);
+  }
+  return quantized;
+}
+
+uint16_t bf16_bits(float x) {
+  uint16_t out;
+  to_bf16(&x, 1, &out);
+  return out;
+}
+
 }  // namespace
+
+bool senti_kernel_enabled(Precision precision) {
+  const char* forced = std::getenv("SENTI_GEMM");
+  const std::string_view v = forced != nullptr ? forced : "";
+  if (v == "onednn" || !gemm_self_check(gemm_type(precision))) return false;
+  const CpuFeatures f = detect_cpu_features();
+  switch (precision) {
+    case Precision::kInt8: return v == "senti" || !(f.amx_int8 && f.os_amx);
+    case Precision::kBf16:
+      return gemm_isa(GemmType::kBf16) == GemmIsa::kAvx512Bf16 && (v == "senti" || !(f.amx_bf16 && f.os_amx));
+    case Precision::kFp32: return v == "senti";
+  }
+  return false;
+}
+
+std::size_t default_senti_max_rows() {
+  const char* forced = std::getenv("SENTI_GEMM");
+  if (forced != nullptr && std::string_view(forced) == "senti") return std::numeric_limits<std::size_t>::max();
+  if (const char* rows = std::getenv("SENTI_GEMM_ROWS"); rows != nullptr && *rows >= '0' && *rows <= '9')
+    return std::strtoul(rows, nullptr, 10);
+  return kDefaultSentiMaxRows;
+}
 
 AlignedBytes::AlignedBytes(std::size_t size) : size_(size) {
   const std::size_t rounded = (size + 63) / 64 * 64;
@@ -84,19 +166,18 @@ PackedLinear::~PackedLinear() = default;
 dnnl::matmul::primitive_desc PackedLinear::make_pd(std::size_t rows, const memory::desc& weights) const {
   const Precision p = data_.precision;
   const memory::desc src({dim(rows), dim(data_.in)}, source_type(p), memory::format_tag::ab);
-  const memory::desc dst({dim(rows), dim(data_.out)}, dt::f32, memory::format_tag::ab);
   const memory::desc row_vector({1, dim(data_.out)}, dt::f32, memory::format_tag::ab);
   dnnl::primitive_attr attr;
   dnnl::post_ops ops;
   if (p == Precision::kInt8) {
-    // dst = scale[n] · Σ_k (q + 128)·W + compensation[n] = scale[n] · Σ_k q·W; the per-token
-    // scale, bias and activation follow in dequantize_rows (oneDNN 2.6's brgemm kernel takes no
-    // per-row scales).
-    attr.set_output_scales(2, data_.weight_scales);
-    ops.append_binary(dnnl::algorithm::binary_add, row_vector);
-    attr.set_post_ops(ops);
+    // dst = Σ_k (q + 128)·W in s32, exact; dequantize_s32_rows then applies the weight and token
+    // scales, the zero-point compensation, bias and GELU with the very arithmetic of senti's GEMM
+    // epilogue, so both kernels give identical results (a text's result never depends on whether
+    // its batch was large enough for oneDNN).
+    const memory::desc dst({dim(rows), dim(data_.out)}, dt::s32, memory::format_tag::ab);
     return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights, dst), attr, engine_);
   }
+  const memory::desc dst({dim(rows), dim(data_.out)}, dt::f32, memory::format_tag::ab);
   if (activation_ == Activation::kGeluErf) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
   if (activation_ == Activation::kTanh) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_tanh, 0.f, 0.f);
   attr.set_post_ops(ops);
@@ -127,34 +208,24 @@ PackedLinear::PackedLinear(const dnnl::engine& engine, const float* weight, cons
   const memory::desc any({dim(in), dim(out)}, weight_type(precision), memory::format_tag::any);
   if (precision == Precision::kInt8) {
     // Per-output-channel symmetric scales: row n of W is scaled by max|W[n, :]| / limit.
-    const float limit = weight_limit();
-    data_.weight_limit = static_cast<int>(limit);
-    std::vector<int8_t> quantized(out * in);
-    data_.weight_scales.resize(out);
-    data_.compensation.resize(out);
-    for (std::size_t n = 0; n < out; ++n) {
-      const float* row = weight + n * in;
-      float amax = 0.f;
-      for (std::size_t k = 0; k < in; ++k) amax = std::max(amax, std::fabs(row[k]));
-      const float scale = amax > 0.f ? amax / limit : 1.f;
-      int32_t sum = 0;
-      for (std::size_t k = 0; k < in; ++k) {
-        // Not std::clamp: a NaN weight (or an infinite one, inf / inf) would pass it and reach the
-        // float -> int conversion (undefined behaviour). Constants first turn it into -limit.
-        const auto q = static_cast<int8_t>(std::min(limit, std::max(-limit, std::nearbyint(row[k] / scale))));
-        quantized[n * in + k] = q;
-        sum += q;
-      }
-      data_.weight_scales[n] = scale;
-      data_.compensation[n] = -128.f * scale * static_cast<float>(sum);
-    }
+    const std::vector<int8_t> quantized = quantize_weights(weight, weight_limit(), data_);
     data_.weights_desc = preferred_layout([&] { return make_pd(kLayoutQueryRows, any); }, precision);
     owned_ = AlignedBytes(data_.weights_desc.get_size());
     reorder_into(engine_, transposed_view(out, in, dt::s8), quantized.data(), data_.weights_desc, owned_.data());
+    if (senti_kernel_enabled(precision)) pack_senti(quantized.data());
   } else {
     data_.weights_desc = preferred_layout([&] { return make_pd(kLayoutQueryRows, any); }, precision);
     owned_ = AlignedBytes(data_.weights_desc.get_size());
     reorder_into(engine_, transposed_view(out, in, dt::f32), weight, data_.weights_desc, owned_.data());
+    if (senti_kernel_enabled(precision)) {
+      if (precision == Precision::kBf16) {
+        std::vector<uint16_t> converted(out * in);
+        to_bf16(weight, out * in, converted.data());
+        pack_senti(converted.data());
+      } else {
+        pack_senti(weight);
+      }
+    }
   }
   data_.weights = owned_.data();
   finish_init();
@@ -175,18 +246,116 @@ PackedLinear::PackedLinear(const dnnl::engine& engine, PackedLinearData data, Ac
     data_.weights = owned_.data();
     repacked_ = true;
   }
+  if (senti_kernel_enabled(data_.precision)) pack_senti_from_onednn();
   finish_init();
+}
+
+void PackedLinear::pack_senti_from_onednn() {
+  if (data_.precision == Precision::kInt8 && data_.weight_limit > senti_weight_limit()) return;
+  // senti's panel layout from oneDNN's: back to the plain [out, in] weight, then packed.
+  const std::size_t element = data_.precision == Precision::kInt8 ? 1 : data_.precision == Precision::kBf16 ? 2 : 4;
+  std::vector<std::byte> plain(data_.out * data_.in * element);
+  reorder_into(engine_, data_.weights_desc, data_.weights,
+               transposed_view(data_.out, data_.in, weight_type(data_.precision)), plain.data());
+  pack_senti(plain.data());
 }
 
 void PackedLinear::finish_init() {
   weights_mem_ = memory(data_.weights_desc, engine_, const_cast<std::byte*>(data_.weights));
   const memory::desc row_vector({1, dim(data_.out)}, dt::f32, memory::format_tag::ab);
   bias_mem_ = memory(row_vector, engine_, data_.bias.data());
-  if (data_.precision == Precision::kInt8) compensation_mem_ = memory(row_vector, engine_, data_.compensation.data());
+}
+
+void PackedLinear::pack_senti(const void* plain) {
+  const GemmType type = gemm_type(data_.precision);
+  gemm_isa_ = gemm_isa(type);
+  senti_weights_ = AlignedBytes(gemm_packed_bytes(type, data_.out, data_.in));
+  gemm_pack(type, plain, data_.out, data_.in, senti_weights_.data());
+  senti_max_rows_ = default_senti_max_rows();
+}
+
+void PackedLinear::set_senti_max_rows(std::size_t rows) {
+  if (has_senti_kernel()) senti_max_rows_ = rows;
+}
+
+void PackedLinear::forward_senti(const float* x, std::size_t rows, float* y) {
+  const GemmType type = gemm_type(data_.precision);
+  const std::size_t in = data_.in, kp = gemm_padded_k(type, in);
+  GemmArgs g;
+  g.type = type;
+  g.rows = rows;
+  g.n = data_.out;
+  g.k = in;
+  g.lda = kp;
+  g.packed = senti_weights_.data();
+  g.y = y;
+  g.ldy = data_.out;
+  g.bias = data_.bias.data();
+  g.activation = gemm_activation(activation_);
+  {
+    StageTimer timer(Stage::kConvert);
+    switch (data_.precision) {
+      case Precision::kFp32:
+        if (kp == in) {
+          g.a = x;
+        } else {
+          if (padded_input_.size() < rows * kp) padded_input_.resize(rows * kp);
+          for (std::size_t r = 0; r < rows; ++r) {
+            std::copy_n(x + r * in, in, padded_input_.begin() + static_cast<std::ptrdiff_t>(r * kp));
+            std::fill_n(padded_input_.begin() + static_cast<std::ptrdiff_t>(r * kp + in), kp - in, 0.f);
+          }
+          g.a = padded_input_.data();
+        }
+        break;
+      case Precision::kBf16:
+        if (bf16_input_.size() < rows * kp) bf16_input_.resize(rows * kp);
+        if (kp == in) {
+          to_bf16(x, rows * in, bf16_input_.data());
+        } else {
+          for (std::size_t r = 0; r < rows; ++r) {
+            to_bf16(x + r * in, in, bf16_input_.data() + r * kp);
+            std::fill_n(bf16_input_.data() + r * kp + in, kp - in, bf16_bits(0.f));
+          }
+        }
+        g.a = bf16_input_.data();
+        break;
+      case Precision::kInt8:
+        if (u8_input_.size() < rows * kp) u8_input_.resize(rows * kp);
+        if (row_scales_.size() < rows) row_scales_.resize(rows);
+        if (kp == in) {
+          quantize_rows_u8(x, rows, in, u8_input_.data(), row_scales_.data());
+        } else {
+          for (std::size_t r = 0; r < rows; ++r) {
+            quantize_rows_u8(x + r * in, 1, in, u8_input_.data() + r * kp, row_scales_.data() + r);
+            std::fill_n(u8_input_.data() + r * kp + in, kp - in, uint8_t{128});
+          }
+        }
+        g.a = u8_input_.data();
+        g.weight_scales = data_.weight_scales.data();
+        g.compensation = data_.compensation.data();
+        g.row_scales = row_scales_.data();
+        break;
+    }
+  }
+  const double start = profiling_enabled() ? thread_cpu_seconds() : 0.0;
+  {
+    StageTimer timer(Stage::kMatmul);
+    gemm_run(gemm_isa_, g, omp_get_max_threads());
+  }
+  if (profiling_enabled())
+    profile_matmul(gemm_kernel_name(type, gemm_isa_), rows, data_.out, in, thread_cpu_seconds() - start);
+}
+
+std::string PackedLinear::onednn_implementation() const {
+  return make_pd(kLayoutQueryRows, data_.weights_desc).impl_info_str();
 }
 
 std::string PackedLinear::implementation() const {
-  return make_pd(kLayoutQueryRows, data_.weights_desc).impl_info_str();
+  const std::string onednn = onednn_implementation();
+  if (!has_senti_kernel() || senti_max_rows_ == 0) return onednn;
+  const std::string senti = gemm_kernel_name(gemm_type(data_.precision), gemm_isa_);
+  if (senti_max_rows_ == std::numeric_limits<std::size_t>::max()) return senti;
+  return senti + " up to " + std::to_string(senti_max_rows_) + " rows, then " + onednn;
 }
 
 PackedLinear::Plan& PackedLinear::plan_for(std::size_t rows) {
@@ -205,7 +374,9 @@ std::size_t PackedLinear::padded_rows(std::size_t rows) {
 
 void PackedLinear::forward(dnnl::stream& stream, const float* x, std::size_t rows, float* y, bool pad_rows) {
   if (rows == 0) return;
+  if (rows <= senti_max_rows_) return forward_senti(x, rows, y);
   if (pad_rows) rows = padded_rows(rows);
+  const double profile_start = profiling_enabled() ? thread_cpu_seconds() : 0.0;
   Plan& plan = [&]() -> Plan& {
     StageTimer timer(Stage::kMatmul);  // primitive creation (first call per row count) counts as matmul
     return plan_for(rows);
@@ -231,25 +402,31 @@ void PackedLinear::forward(dnnl::stream& stream, const float* x, std::size_t row
       break;
     }
   }
-  plan.dst.set_data_handle(y);
   if (data_.precision == Precision::kInt8) {
+    if (s32_output_.size() < rows * data_.out) s32_output_.resize(rows * data_.out);
+    plan.dst.set_data_handle(s32_output_.data());
     {
       StageTimer timer(Stage::kMatmul);
-      plan.matmul.execute(stream, {{DNNL_ARG_SRC, plan.src},
-                                   {DNNL_ARG_WEIGHTS, weights_mem_},
-                                   {DNNL_ARG_DST, plan.dst},
-                                   {DNNL_ARG_ATTR_MULTIPLE_POST_OP(0) | DNNL_ARG_SRC_1, compensation_mem_}});
+      plan.matmul.execute(stream, {{DNNL_ARG_SRC, plan.src}, {DNNL_ARG_WEIGHTS, weights_mem_}, {DNNL_ARG_DST, plan.dst}});
     }
     StageTimer timer(Stage::kDequantize);
-    dequantize_rows(y, rows, data_.out, row_scales_.data(), data_.bias.data(), activation_ == Activation::kGeluErf);
+    dequantize_s32_rows(s32_output_.data(), y, rows, data_.out, data_.weight_scales.data(), data_.compensation.data(),
+                        row_scales_.data(), data_.bias.data(), activation_ == Activation::kGeluErf);
     if (activation_ == Activation::kTanh)
       for (std::size_t i = 0; i < rows * data_.out; ++i) y[i] = std::tanh(y[i]);
   } else {
+    plan.dst.set_data_handle(y);
     StageTimer timer(Stage::kMatmul);
     plan.matmul.execute(stream, {{DNNL_ARG_SRC, plan.src},
                                  {DNNL_ARG_WEIGHTS, weights_mem_},
                                  {DNNL_ARG_BIAS, bias_mem_},
                                  {DNNL_ARG_DST, plan.dst}});
+  }
+  if (profiling_enabled()) {
+    stream.wait();
+    if (onednn_name_.empty())
+      onednn_name_ = "onednn-" + std::string(precision_name(data_.precision)) + "-" + onednn_implementation();
+    profile_matmul(onednn_name_, rows, data_.out, data_.in, thread_cpu_seconds() - profile_start);
   }
 }
 

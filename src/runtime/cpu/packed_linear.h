@@ -1,9 +1,11 @@
-// y = act(x · Wᵀ + b) on oneDNN matmul, with W packed once (at load) into the blocked layout the
-// host's matmul kernel picks (format_tag::any + reorder), in fp32, bf16 or int8:
+// y = act(x · Wᵀ + b) with W packed once (at load), in fp32, bf16 or int8, on oneDNN matmul (W in
+// the blocked layout the host's oneDNN kernel picks: format_tag::any + reorder) and, for small row
+// counts, senti's own kernel (gemm_kernels.h, W also in its panel layout; senti_kernel_enabled):
 // - bf16: weights bf16, activations converted to bf16 per call, fp32 accumulation and output;
 // - int8: weights s8 with one symmetric scale per output channel; activations quantised per token
 //   (symmetric, u8 with zero point 128) on every call, so a text's result never depends on the
-//   others in its batch; the s32 result is rescaled to fp32 (bias and GELU in the same pass).
+//   others in its batch; the s32 result is rescaled to fp32 (bias and GELU in the same pass), with
+//   the same arithmetic on both kernels.
 // Primitives are cached per row count; memory objects are reused (set_data_handle), and scratch
 // buffers only grow, so there is no allocation on the hot path once warm.
 #pragma once
@@ -17,6 +19,7 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "runtime/cpu/gemm_kernels.h"
 #include "runtime/cpu/precision.h"
 
 namespace senti::cpu {
@@ -39,11 +42,22 @@ class AlignedBytes {
   std::size_t size_ = 0;
 };
 
+// senti's kernel (gemm_kernels.h) runs, besides oneDNN, where it was measured to win on small row
+// counts: int8 (all ISAs; oneDNN 2.6 on AVX2 was 1.4-9x slower up to ~18 rows here) and bf16
+// (AVX512-BF16), not on AMX hosts (oneDNN's AMX brgemm). fp32 only with SENTI_GEMM=senti (on the
+// AVX2 host measured, oneDNN's fp32 gemm won from 18 rows on). SENTI_GEMM=onednn turns it off.
+bool senti_kernel_enabled(Precision precision);
+// Calls of at most this many rows go to senti's kernel, larger ones to oneDNN: the rule from the
+// AVX2 host measured (senti_kernel_bench, int8: 9x at 1 row, 1.0-1.5x at 18 rows, 0.7x at 64).
+// SENTI_GEMM_ROWS=N sets it, SENTI_GEMM_ROWS=measure measures it at load (CpuBackend),
+// SENTI_GEMM=senti makes it unlimited.
+inline constexpr std::size_t kDefaultSentiMaxRows = 16;
+
 // The packed form of one linear layer: what senti compile stores and what PackedLinear runs.
 struct PackedLinearData {
   Precision precision = Precision::kFp32;
   std::size_t in = 0, out = 0;
-  dnnl::memory::desc weights_desc;           // layout of `weights`
+  dnnl::memory::desc weights_desc;           // oneDNN: layout of `weights`
   const std::byte* weights = nullptr;        // weights_desc.get_size() bytes, 64-byte aligned
   std::vector<float> bias;                   // [out]
   std::vector<float> weight_scales;          // int8: [out]
@@ -71,14 +85,23 @@ class PackedLinear {
 
   // Creates the primitive for this row count now (JIT), so that the first request of that size
   // does not pay for it.
-  void prepare(std::size_t rows) { plan_for(rows); }
+  void prepare(std::size_t rows) {
+    if (rows > senti_max_rows_) plan_for(rows);
+  }
 
   // rows rounded up to a shape bucket: 16 below 64, 32 below 256, 64 below 1024, then 256.
   static std::size_t padded_rows(std::size_t rows);
 
   const PackedLinearData& data() const { return data_; }
   bool repacked() const { return repacked_; }  // adopted weights had to be re-packed for this host
-  std::string implementation() const;          // oneDNN's kernel, e.g. "brg:avx512_core_vnni"
+  // The kernels that run, e.g. "senti-int8-avx2 up to 32 rows, then gemm:jit" or oneDNN's alone.
+  std::string implementation() const;
+  std::string onednn_implementation() const;  // e.g. "brg:avx512_core_vnni"
+
+  // senti's kernel: whether this layer has it, and the largest row count it runs (0: none).
+  bool has_senti_kernel() const { return senti_weights_.size() != 0; }
+  std::size_t senti_max_rows() const { return senti_max_rows_; }
+  void set_senti_max_rows(std::size_t rows);
 
  private:
   struct Plan {
@@ -88,17 +111,26 @@ class PackedLinear {
   dnnl::matmul::primitive_desc make_pd(std::size_t rows, const dnnl::memory::desc& weights) const;
   Plan& plan_for(std::size_t rows);
   void finish_init();
+  void pack_senti(const void* plain);  // plain [out, in] weight in the precision's element type
+  void pack_senti_from_onednn();
+  void forward_senti(const float* x, std::size_t rows, float* y);
 
   dnnl::engine engine_;
   Activation activation_;
   PackedLinearData data_;
   AlignedBytes owned_;  // packed weights when packed here (or re-packed)
   bool repacked_ = false;
-  dnnl::memory weights_mem_, bias_mem_, compensation_mem_;
+  dnnl::memory weights_mem_, bias_mem_;
   std::unordered_map<std::size_t, Plan> plans_;
   std::vector<uint16_t> bf16_input_;
   std::vector<uint8_t> u8_input_;
   std::vector<float> row_scales_;
+  std::vector<int32_t> s32_output_;  // int8 on oneDNN: its exact sums, before dequantize_s32_rows
+  std::vector<float> padded_input_;  // fp32 activations when K is not a whole number of groups
+  AlignedBytes senti_weights_;  // senti's panel layout (gemm_kernels.h), when it runs here
+  std::size_t senti_max_rows_ = 0;
+  GemmIsa gemm_isa_ = GemmIsa::kScalar;
+  std::string onednn_name_;  // for SENTI_PROFILE
 };
 
 }  // namespace senti::cpu

@@ -6,6 +6,7 @@
 
 #include <cstddef>
 #include <ctime>
+#include <string>
 
 namespace senti::cpu {
 
@@ -13,6 +14,9 @@ enum class Stage { kEmbedding, kConvert, kMatmul, kDequantize, kAttention, kNorm
 
 bool profiling_enabled();
 void profile_add(Stage stage, double seconds);
+// One matmul of `rows` × n × k on `kernel` (its name), conversion of the input excluded; the
+// table printed at exit has one line per kernel and shape (n, k) with the achieved GOP/s.
+void profile_matmul(const std::string& kernel, std::size_t rows, std::size_t n, std::size_t k, double seconds);
 
 inline double thread_cpu_seconds() {
   timespec ts{};

@@ -1,0 +1,361 @@
+// Per-kernel micro-benchmark and roofline of this machine.
+//   senti_kernel_bench [--peaks] [--rows 1,18,32,64,256] [--precision int8,bf16,fp32] [--threads N]
+//                      [--shapes 2304x768,768x768,3072x768,768x3072] [--iters N]
+// --peaks measures the machine's ceilings on one core: int8 VNNI ops/s (vpdpbusd), bf16 FLOP/s
+// (vdpbf16ps) and fp32 FLOP/s (FMA) with register-only loops, and read bandwidth at several
+// working-set sizes (L1, L2, L3, DRAM). Then, for each precision, shape (n × k: BERT-base/rbt3's
+// QKV, attention output, intermediate, output) and row count, it times the whole PackedLinear
+// call (activation conversion + GEMM + epilogue) on senti's kernel and on oneDNN's, and prints
+// GOP/s, the fraction of the compute peak, and the floor: max(compute at peak, weight bytes at the
+// bandwidth of the cache level the weights fit in). Timings are the median thread CPU time per call
+// (with --threads 1 that is all the work, robust on a shared machine); with more threads, wall time.
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <ctime>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include "runtime/cpu/gemm_kernels.h"
+#include "runtime/cpu/packed_linear.h"
+#include "senti/host_info.h"
+#include "split_list.h"
+
+namespace {
+
+using senti::cpu::Activation;
+using senti::cpu::PackedLinear;
+using senti::cpu::Precision;
+
+using senti::bench::split;
+
+double thread_cpu_seconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+double wall_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+double median(std::vector<double> v) {
+  std::sort(v.begin(), v.end());
+  return v[v.size() / 2];
+}
+
+// GCC 12's AVX-512 headers trip -Wuninitialized on their own _mm*_undefined_*().
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wuninitialized"
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+// ---- peaks: independent accumulator chains, so throughput (not latency) bounds the loop ----------
+
+constexpr int kChains = 16;
+constexpr long kPeakIters = 20'000'000;
+
+__attribute__((target("avx512f,avx512bw,avx512vnni"))) double vnni_ops_per_s() {
+  __m512i acc[kChains];
+  for (auto& a : acc) a = _mm512_setzero_si512();
+  const __m512i x = _mm512_set1_epi8(3), w = _mm512_set1_epi8(5);
+  const double t0 = thread_cpu_seconds();
+  for (long i = 0; i < kPeakIters; ++i) {
+#pragma GCC unroll 16
+    for (auto& a : acc) {
+      a = _mm512_dpbusd_epi32(a, x, w);
+      __asm__ volatile("" : "+v"(a));
+    }
+  }
+  const double t = thread_cpu_seconds() - t0;
+  int sink = 0;
+  for (auto& a : acc) sink += _mm_cvtsi128_si32(_mm512_castsi512_si128(a));
+  if (sink == 42) std::printf(" ");
+  return 2.0 * 64 * kChains * static_cast<double>(kPeakIters) / t;  // 64 u8·s8 products per instruction
+}
+
+__attribute__((target("avx512f,avx512bw,avx512bf16"))) double bf16_flops() {
+  __m512 acc[kChains];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  const __m512bh x = _mm512_cvtne2ps_pbh(_mm512_set1_ps(1.f), _mm512_set1_ps(1.f));
+  const double t0 = thread_cpu_seconds();
+  for (long i = 0; i < kPeakIters; ++i) {
+#pragma GCC unroll 16
+    for (auto& a : acc) {
+      a = _mm512_dpbf16_ps(a, x, x);
+      __asm__ volatile("" : "+v"(a));
+    }
+  }
+  const double t = thread_cpu_seconds() - t0;
+  float sink = 0;
+  for (auto& a : acc) sink += _mm512_cvtss_f32(a);
+  if (sink == 42.f) std::printf(" ");
+  return 2.0 * 32 * kChains * static_cast<double>(kPeakIters) / t;
+}
+
+__attribute__((target("avx512f,fma"))) double fp32_flops() {
+  __m512 acc[kChains];
+  for (auto& a : acc) a = _mm512_setzero_ps();
+  const __m512 x = _mm512_set1_ps(1.0001f);
+  const double t0 = thread_cpu_seconds();
+  for (long i = 0; i < kPeakIters; ++i) {
+#pragma GCC unroll 16
+    for (auto& a : acc) {
+      a = _mm512_fmadd_ps(a, x, x);
+      __asm__ volatile("" : "+v"(a));
+    }
+  }
+  const double t = thread_cpu_seconds() - t0;
+  float sink = 0;
+  for (auto& a : acc) sink += _mm512_cvtss_f32(a);
+  if (sink == 42.f) std::printf(" ");
+  return 2.0 * 16 * kChains * static_cast<double>(kPeakIters) / t;
+}
+
+// AVX2 hosts: 256-bit FMA, and int8 as AVX2 must do it (vpmaddubsw, vpmaddwd by ones, vpaddd).
+__attribute__((target("avx2,fma"))) double fp32_flops_avx2() {
+  __m256 acc[kChains];
+  for (auto& a : acc) a = _mm256_setzero_ps();
+  const __m256 x = _mm256_set1_ps(1.0001f);
+  const double t0 = thread_cpu_seconds();
+  for (long i = 0; i < kPeakIters; ++i) {
+#pragma GCC unroll 16
+    for (auto& a : acc) {
+      a = _mm256_fmadd_ps(a, x, x);
+      __asm__ volatile("" : "+v"(a));
+    }
+  }
+  const double t = thread_cpu_seconds() - t0;
+  float sink = 0;
+  for (auto& a : acc) sink += _mm256_cvtss_f32(a);
+  if (sink == 42.f) std::printf(" ");
+  return 2.0 * 8 * kChains * static_cast<double>(kPeakIters) / t;
+}
+
+__attribute__((target("avx2"))) double int8_ops_avx2() {
+  __m256i acc[kChains];
+  for (auto& a : acc) a = _mm256_setzero_si256();
+  const __m256i x = _mm256_set1_epi8(3), w = _mm256_set1_epi8(5), ones = _mm256_set1_epi16(1);
+  const double t0 = thread_cpu_seconds();
+  for (long i = 0; i < kPeakIters / 2; ++i) {
+#pragma GCC unroll 16
+    for (auto& a : acc) {
+      a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_maddubs_epi16(x, w), ones));
+      __asm__ volatile("" : "+v"(a));
+    }
+  }
+  const double t = thread_cpu_seconds() - t0;
+  int sink = 0;
+  for (auto& a : acc) sink += _mm256_cvtsi256_si32(a);
+  if (sink == 42) std::printf(" ");
+  return 2.0 * 32 * kChains * static_cast<double>(kPeakIters / 2) / t;  // 32 u8·s8 products per sequence
+}
+
+__attribute__((target("avx2"))) double read_bandwidth_avx2(std::size_t bytes) {
+  const std::size_t n = bytes / 32;
+  auto* buffer = static_cast<__m256i*>(std::aligned_alloc(64, n * 32));
+  for (std::size_t i = 0; i < n; ++i) buffer[i] = _mm256_set1_epi32(static_cast<int>(i));
+  const std::size_t reps = std::max<std::size_t>(1, (std::size_t{1} << 30) / bytes);
+  std::vector<double> times;
+  __m256i s0 = _mm256_setzero_si256(), s1 = s0, s2 = s0, s3 = s0;
+  for (int trial = 0; trial < 3; ++trial) {
+    const double t0 = thread_cpu_seconds();
+    for (std::size_t r = 0; r < reps; ++r) {
+      for (std::size_t i = 0; i + 4 <= n; i += 4) {
+        s0 = _mm256_xor_si256(s0, buffer[i]);
+        s1 = _mm256_xor_si256(s1, buffer[i + 1]);
+        s2 = _mm256_xor_si256(s2, buffer[i + 2]);
+        s3 = _mm256_xor_si256(s3, buffer[i + 3]);
+      }
+    }
+    times.push_back(thread_cpu_seconds() - t0);
+  }
+  const __m256i s = _mm256_xor_si256(_mm256_xor_si256(s0, s1), _mm256_xor_si256(s2, s3));
+  if (_mm256_cvtsi256_si32(s) == 42) std::printf(" ");
+  std::free(buffer);
+  return static_cast<double>(bytes) * static_cast<double>(reps) / *std::min_element(times.begin(), times.end());
+}
+
+// Read bandwidth (bytes/s) over a working set of `bytes`, repeated to at least ~1 GB read.
+__attribute__((target("avx512f"))) double read_bandwidth(std::size_t bytes) {
+  const std::size_t n = bytes / 64;
+  auto* buffer = static_cast<__m512i*>(std::aligned_alloc(64, n * 64));
+  for (std::size_t i = 0; i < n; ++i) buffer[i] = _mm512_set1_epi32(static_cast<int>(i));
+  const std::size_t reps = std::max<std::size_t>(1, (std::size_t{1} << 30) / bytes);
+  std::vector<double> times;
+  __m512i s0 = _mm512_setzero_si512(), s1 = s0, s2 = s0, s3 = s0;
+  for (int trial = 0; trial < 3; ++trial) {
+    const double t0 = thread_cpu_seconds();
+    for (std::size_t r = 0; r < reps; ++r) {
+      for (std::size_t i = 0; i + 4 <= n; i += 4) {
+        s0 = _mm512_xor_si512(s0, buffer[i]);
+        s1 = _mm512_xor_si512(s1, buffer[i + 1]);
+        s2 = _mm512_xor_si512(s2, buffer[i + 2]);
+        s3 = _mm512_xor_si512(s3, buffer[i + 3]);
+      }
+    }
+    times.push_back(thread_cpu_seconds() - t0);
+  }
+  const __m512i s = _mm512_xor_si512(_mm512_xor_si512(s0, s1), _mm512_xor_si512(s2, s3));
+  if (_mm_cvtsi128_si32(_mm512_castsi512_si128(s)) == 42) std::printf(" ");
+  std::free(buffer);
+  return static_cast<double>(bytes) * static_cast<double>(reps) / *std::min_element(times.begin(), times.end());
+}
+
+#pragma GCC diagnostic pop
+
+struct Peaks {
+  double int8 = 0, bf16 = 0, fp32 = 0;
+  std::vector<std::pair<std::size_t, double>> bandwidth;  // working set bytes, bytes/s
+  // Bandwidth for streaming `bytes` once: the level it fits in (the largest measured set at least
+  // that big).
+  double bandwidth_for(std::size_t bytes) const {
+    for (const auto& [size, bw] : bandwidth)
+      if (size >= bytes) return bw;
+    return bandwidth.back().second;
+  }
+};
+
+Peaks measure_peaks() {
+  const senti::CpuFeatures f = senti::detect_cpu_features();
+  Peaks p;
+  const bool avx512 = f.avx512f && f.avx512bw;
+  p.int8 = avx512 && f.avx512_vnni ? vnni_ops_per_s() : f.avx2 ? int8_ops_avx2() : 0;
+  if (avx512 && f.avx512_bf16) p.bf16 = bf16_flops();
+  p.fp32 = avx512 ? fp32_flops() : f.avx2 && f.fma ? fp32_flops_avx2() : 0;
+  std::printf("## Peaks, one core (register-only loops, %d independent chains)\n\n", kChains);
+  std::printf("| what | peak |\n|---|---:|\n");
+  std::printf("| int8 (%s) | %.0f GOP/s |\n",
+              avx512 && f.avx512_vnni ? "vpdpbusd zmm" : "vpmaddubsw + vpmaddwd + vpaddd ymm", p.int8 * 1e-9);
+  std::printf("| bf16 (vdpbf16ps zmm) | %s |\n", p.bf16 > 0 ? (std::to_string(static_cast<int>(p.bf16 * 1e-9)) + " GFLOP/s").c_str() : "no AVX512-BF16");
+  std::printf("| fp32 (FMA %s) | %.0f GFLOP/s |\n", avx512 ? "zmm" : "ymm", p.fp32 * 1e-9);
+  if (f.avx2) {
+    for (std::size_t kb : {16, 256, 2048, 8192, 24576, 262144}) {
+      const double bw = avx512 ? read_bandwidth(kb << 10) : read_bandwidth_avx2(kb << 10);
+      p.bandwidth.emplace_back(kb << 10, bw);
+      std::printf("| read bandwidth, %zu KiB working set | %.1f GB/s |\n", kb, bw * 1e-9);
+    }
+  }
+  std::printf("\n");
+  return p;
+}
+
+// ---- per-kernel timing ---------------------------------------------------------------------------
+
+struct Timing {
+  double seconds = 0;
+  std::string kernel;
+};
+
+Timing time_linear(Precision precision, const char* gemm, std::size_t n, std::size_t k, std::size_t rows,
+                   const std::vector<float>& weight, const std::vector<float>& bias, const std::vector<float>& x,
+                   int iters, int threads) {
+  setenv("SENTI_GEMM", gemm, 1);
+  const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  dnnl::stream stream(engine);
+  PackedLinear linear(engine, weight.data(), bias.data(), n, k, Activation::kNone, precision);
+  const std::size_t padded = PackedLinear::padded_rows(rows);
+  std::vector<float> in(padded * k), y(padded * n);
+  std::copy_n(x.begin(), static_cast<std::ptrdiff_t>(rows * k), in.begin());
+  linear.prepare(padded);
+  for (int i = 0; i < 3; ++i) linear.forward(stream, in.data(), rows, y.data(), true);
+  stream.wait();
+  std::vector<double> times;
+  for (int i = 0; i < iters; ++i) {
+    const double t0 = threads == 1 ? thread_cpu_seconds() : wall_seconds();
+    linear.forward(stream, in.data(), rows, y.data(), true);
+    stream.wait();
+    times.push_back((threads == 1 ? thread_cpu_seconds() : wall_seconds()) - t0);
+  }
+  unsetenv("SENTI_GEMM");
+  return {median(times), linear.implementation()};
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  bool peaks_only = false, peaks = false;
+  std::vector<std::string> precisions = {"int8", "bf16", "fp32"};
+  std::vector<std::string> shapes = {"2304x768", "768x768", "3072x768", "768x3072"};
+  std::vector<std::size_t> rows = {1, 18, 32, 64, 256};
+  int threads = 1, iters = 0;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto next = [&]() -> std::string {
+      if (i + 1 >= argc) {
+        std::fprintf(stderr, "%s needs a value\n", a.c_str());
+        std::exit(2);
+      }
+      return argv[++i];
+    };
+    if (a == "--peaks") peaks = true;
+    else if (a == "--peaks-only") peaks = peaks_only = true;
+    else if (a == "--precision") precisions = split(next(), ',');
+    else if (a == "--shapes") shapes = split(next(), ',');
+    else if (a == "--rows") {
+      rows.clear();
+      for (const auto& r : split(next(), ',')) rows.push_back(std::stoul(r));
+    } else if (a == "--threads") threads = std::stoi(next());
+    else if (a == "--iters") iters = std::stoi(next());
+    else {
+      std::printf("usage: senti_kernel_bench [--peaks|--peaks-only] [--precision int8,bf16,fp32] [--rows 1,18,64]\n"
+                  "                          [--shapes NxK,...] [--threads N] [--iters N]\n");
+      return a == "--help" ? 0 : 2;
+    }
+  }
+  omp_set_num_threads(threads);
+  const senti::HostInfo host = senti::detect_host();
+  std::printf("# senti_kernel_bench: %s, %d thread(s), oneDNN %s (%s)\n\n", host.cpu_model.c_str(), threads,
+              host.onednn_version.c_str(), host.onednn_isa.c_str());
+  Peaks p;
+  if (peaks) p = measure_peaks();
+  if (peaks_only) return 0;
+
+  std::printf("## PackedLinear per call: senti vs oneDNN (%s time, median)\n\n",
+              threads == 1 ? "thread CPU" : "wall");
+  std::printf("| precision | n×k | rows | senti kernel | senti µs | oneDNN kernel | oneDNN µs | senti/oneDNN speed-up "
+              "| senti GOP/s | of peak (%d core) | floor µs | senti/floor |\n|---|---|---:|---|---:|---|---:|---:|---:|---:|---:|---:|\n",
+              threads);
+  std::mt19937 gen(7);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (const auto& shape : shapes) {
+    const auto nk = split(shape, 'x');
+    const std::size_t n = std::stoul(nk.at(0)), k = std::stoul(nk.at(1));
+    std::vector<float> weight(n * k), bias(n);
+    for (auto& v : weight) v = u(gen) * 0.05f;
+    for (auto& v : bias) v = u(gen);
+    std::vector<float> x(rows.empty() ? 0 : *std::max_element(rows.begin(), rows.end()) * k);
+    for (auto& v : x) v = u(gen);
+    for (const auto& name : precisions) {
+      const Precision precision = name == "int8" ? Precision::kInt8 : name == "bf16" ? Precision::kBf16 : Precision::kFp32;
+      const std::size_t bytes_per_weight = precision == Precision::kInt8 ? 1 : precision == Precision::kBf16 ? 2 : 4;
+      const double peak = (precision == Precision::kInt8 ? p.int8 : precision == Precision::kBf16 ? p.bf16 : p.fp32) *
+                          threads;
+      for (std::size_t r : rows) {
+        const double ops = 2.0 * static_cast<double>(r * n * k);
+        const int it = iters > 0 ? iters : static_cast<int>(std::clamp(2e10 / (ops * 8), 20.0, 2000.0));
+        const Timing senti = time_linear(precision, "senti", n, k, r, weight, bias, x, it, threads);
+        const Timing onednn = time_linear(precision, "onednn", n, k, r, weight, bias, x, it, threads);
+        double floor = 0;
+        if (peak > 0 && !p.bandwidth.empty()) {
+          const double weight_bytes = static_cast<double>(n * k * bytes_per_weight);
+          floor = std::max(ops / peak, weight_bytes / (p.bandwidth_for(n * k * bytes_per_weight) * threads));
+        }
+        std::printf("| %s | %zu×%zu | %zu | %s | %.1f | %s | %.1f | %.2f× | %.0f | %s | %s | %s |\n", name.c_str(), n, k, r,
+                    senti.kernel.c_str(), senti.seconds * 1e6, onednn.kernel.c_str(), onednn.seconds * 1e6,
+                    onednn.seconds / senti.seconds, ops / senti.seconds * 1e-9,
+                    peak > 0 ? (std::to_string(static_cast<int>(100 * ops / senti.seconds / peak)) + "%").c_str() : "-",
+                    floor > 0 ? std::to_string(floor * 1e6).substr(0, 6).c_str() : "-",
+                    floor > 0 ? (std::to_string(senti.seconds / floor).substr(0, 4) + "×").c_str() : "-");
+        std::fflush(stdout);
+      }
+    }
+  }
+  return 0;
+}

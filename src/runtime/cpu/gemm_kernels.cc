@@ -1,0 +1,543 @@
+#include "runtime/cpu/gemm_kernels.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstdlib>
+#include <cstdio>
+#include <cstring>
+#include <string>
+#include <vector>
+
+#include <immintrin.h>
+#include <omp.h>
+
+#include "runtime/cpu/kernel_isa.h"
+#include "runtime/cpu/vector_math.h"
+#include "senti/host_info.h"
+
+// The 512-bit kernels share one target (VNNI and BF16 enabled) so that the per-type dot products
+// inline into one driver; only the int8 and bf16 dot products use those extensions, and they run
+// only where gemm_isa() found them. Likewise the 256-bit ones with AVX-VNNI.
+#define SENTI_GEMM_TARGET_512 \
+  __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512bf16,avx2,fma")))
+#define SENTI_GEMM_TARGET_256 __attribute__((target("avx2,fma,avxvnni")))
+
+namespace senti::cpu {
+namespace {
+
+constexpr std::size_t kPanel = 64;           // output columns per panel
+constexpr std::size_t kBlock = 16;           // columns per 512-bit vector
+constexpr std::size_t kRowChunkBytes = 128 << 10;  // activations of one row chunk stay in L2
+
+int32_t load_group(const std::byte* p) {
+  int32_t v;
+  std::memcpy(&v, p, sizeof v);
+  return v;
+}
+
+// Applies the activation to y[0, cols) (a row segment the kernel just stored).
+SENTI_ALWAYS_INLINE void activate_body(float* y, std::size_t cols, GemmActivation act) {
+  if (act == GemmActivation::kGeluErf) {
+#pragma omp simd
+    for (std::size_t c = 0; c < cols; ++c) y[c] = gelu_erf(y[c]);
+  } else if (act == GemmActivation::kTanh) {
+    for (std::size_t c = 0; c < cols; ++c) y[c] = std::tanh(y[c]);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 512-bit kernels: tiles of MR rows × NB·16 columns, accumulators in registers (MR·NB ≤ 24).
+
+struct Int8Vnni512 {
+  using Acc = __m512i;
+  SENTI_GEMM_TARGET_512 static SENTI_ALWAYS_INLINE Acc zero() { return _mm512_setzero_si512(); }
+  SENTI_GEMM_TARGET_512 static SENTI_ALWAYS_INLINE Acc dot(Acc acc, __m512i a, __m512i w) {
+    return _mm512_dpbusd_epi32(acc, a, w);
+  }
+  // (scale · acc + compensation) · row_scale + bias
+  SENTI_GEMM_TARGET_512 static SENTI_ALWAYS_INLINE __m512 finish(Acc acc, const GemmArgs& g, std::size_t row,
+                                                                 std::size_t col, __mmask16 m) {
+    const __m512 scaled = _mm512_fmadd_ps(_mm512_cvtepi32_ps(acc), _mm512_maskz_loadu_ps(m, g.weight_scales + col),
+                                          _mm512_maskz_loadu_ps(m, g.compensation + col));
+    return _mm512_fmadd_ps(scaled, _mm512_set1_ps(g.row_scales[row]), _mm512_maskz_loadu_ps(m, g.bias + col));
+  }
+};
+
+struct Bf16Dot512 {
+  using Acc = __m512;
+  SENTI_GEMM_TARGET_512 static SENTI_ALWAYS_INLINE Acc zero() { return _mm512_setzero_ps(); }
+  SENTI_GEMM_TARGET_512 static SENTI_ALWAYS_INLINE Acc dot(Acc acc, __m512i a, __m512i w) {
+    return _mm512_dpbf16_ps(acc, reinterpret_cast<__m512bh>(a), reinterpret_cast<__m512bh>(w));
+  }
+  SENTI_GEMM_TARGET_512 static SENTI_ALWAYS_INLINE __m512 finish(Acc acc, const GemmArgs& g, std::size_t,
+                                                                 std::size_t col, __mmask16 m) {
+    return _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, g.bias + col));
+  }
+};
+
+struct Fp32Fma512 {
+  using Acc = __m512;
+  SENTI_GEMM_TARGET_512 static SENTI_ALWAYS_INLINE Acc zero() { return _mm512_setzero_ps(); }
+  SENTI_GEMM_TARGET_512 static SENTI_ALWAYS_INLINE Acc dot(Acc acc, __m512i a, __m512i w) {
+    return _mm512_fmadd_ps(_mm512_castsi512_ps(a), _mm512_castsi512_ps(w), acc);
+  }
+  SENTI_GEMM_TARGET_512 static SENTI_ALWAYS_INLINE __m512 finish(Acc acc, const GemmArgs& g, std::size_t,
+                                                                 std::size_t col, __mmask16 m) {
+    return _mm512_add_ps(acc, _mm512_maskz_loadu_ps(m, g.bias + col));
+  }
+};
+
+// GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own _mm512_undefined_*().
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+
+// One tile: rows [row, row+MR) × columns [col, col + NB·16) of a panel `w` (group stride
+// `group_bytes`), over all `groups` K groups; then the epilogue stores it into y.
+template <class Tr, int MR, int NB>
+SENTI_GEMM_TARGET_512 void tile512(const GemmArgs& g, const std::byte* a, std::size_t lda_bytes, const std::byte* w,
+                                   std::size_t group_bytes, std::size_t groups, std::size_t row, std::size_t col) {
+  typename Tr::Acc acc[MR][NB];
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r)
+#pragma GCC unroll 4
+    for (int b = 0; b < NB; ++b) acc[r][b] = Tr::zero();
+  for (std::size_t k = 0; k < groups; ++k) {
+    __m512i wv[NB];
+#pragma GCC unroll 4
+    for (int b = 0; b < NB; ++b) wv[b] = _mm512_loadu_si512(w + k * group_bytes + static_cast<std::size_t>(b) * 64);
+#pragma GCC unroll 8
+    for (int r = 0; r < MR; ++r) {
+      const __m512i av = _mm512_set1_epi32(load_group(a + static_cast<std::size_t>(r) * lda_bytes + k * 4));
+#pragma GCC unroll 4
+      for (int b = 0; b < NB; ++b) acc[r][b] = Tr::dot(acc[r][b], av, wv[b]);
+    }
+  }
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+    float* y = g.y + (row + static_cast<std::size_t>(r)) * g.ldy;
+#pragma GCC unroll 4
+    for (int b = 0; b < NB; ++b) {
+      const std::size_t c = col + static_cast<std::size_t>(b) * kBlock;
+      if (c >= g.n) break;
+      const std::size_t valid = std::min(kBlock, g.n - c);
+      const auto m = static_cast<__mmask16>(valid == kBlock ? 0xffffu : (1u << valid) - 1u);
+      _mm512_mask_storeu_ps(y + c, m, Tr::finish(acc[r][b], g, row + static_cast<std::size_t>(r), c, m));
+    }
+  }
+}
+
+template <class Tr, int MR>
+SENTI_GEMM_TARGET_512 void tile512_nb(std::size_t nb, const GemmArgs& g, const std::byte* a, std::size_t lda_bytes,
+                                      const std::byte* w, std::size_t group_bytes, std::size_t groups,
+                                      std::size_t row, std::size_t col) {
+  switch (nb) {
+    case 4: return tile512<Tr, MR, 4>(g, a, lda_bytes, w, group_bytes, groups, row, col);
+    case 3: return tile512<Tr, MR, 3>(g, a, lda_bytes, w, group_bytes, groups, row, col);
+    case 2: return tile512<Tr, MR, 2>(g, a, lda_bytes, w, group_bytes, groups, row, col);
+    default: return tile512<Tr, MR, 1>(g, a, lda_bytes, w, group_bytes, groups, row, col);
+  }
+}
+
+#pragma GCC diagnostic pop
+
+constexpr std::size_t kRows512 = 6;
+
+template <class Tr>
+SENTI_GEMM_TARGET_512 void driver512(const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
+  const std::size_t kp = gemm_padded_k(g.type, g.k), groups = kp / gemm_group_elements(g.type);
+  const std::size_t np = gemm_padded_n(g.n);
+  const std::size_t elem = 4 / gemm_group_elements(g.type), lda_bytes = g.lda * elem;
+  const auto* a = static_cast<const std::byte*>(g.a);
+  const auto* packed = static_cast<const std::byte*>(g.packed);
+  std::size_t chunk = std::max<std::size_t>(kRows512, kRowChunkBytes / (groups * 4) / kRows512 * kRows512);
+  for (std::size_t r0 = 0; r0 < g.rows; r0 += chunk) {
+    const std::size_t r1 = std::min(g.rows, r0 + chunk);
+    for (std::size_t p0 = n_begin; p0 < n_end; p0 += kPanel) {
+      const std::size_t width = std::min(kPanel, np - p0), group_bytes = width * 4;
+      const std::size_t nb = (std::min(n_end, p0 + width) - p0 + kBlock - 1) / kBlock;
+      const std::byte* w = packed + p0 * groups * 4;
+      for (std::size_t r = r0; r < r1; r += kRows512) {
+        const std::byte* ar = a + r * lda_bytes;
+        switch (std::min(kRows512, r1 - r)) {
+          case 6: tile512_nb<Tr, 6>(nb, g, ar, lda_bytes, w, group_bytes, groups, r, p0); break;
+          case 5: tile512_nb<Tr, 5>(nb, g, ar, lda_bytes, w, group_bytes, groups, r, p0); break;
+          case 4: tile512_nb<Tr, 4>(nb, g, ar, lda_bytes, w, group_bytes, groups, r, p0); break;
+          case 3: tile512_nb<Tr, 3>(nb, g, ar, lda_bytes, w, group_bytes, groups, r, p0); break;
+          case 2: tile512_nb<Tr, 2>(nb, g, ar, lda_bytes, w, group_bytes, groups, r, p0); break;
+          default: tile512_nb<Tr, 1>(nb, g, ar, lda_bytes, w, group_bytes, groups, r, p0); break;
+        }
+      }
+      if (g.activation != GemmActivation::kNone) {
+        const std::size_t cols = std::min(n_end, p0 + width) - p0;
+        for (std::size_t r = r0; r < r1; ++r) activate_body(g.y + r * g.ldy + p0, cols, g.activation);
+      }
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// 256-bit kernels: tiles of up to 4 rows × 16 columns (two 8-column vectors).
+
+struct Int8Vnni256 {
+  using Acc = __m256i;
+  using Lane = int32_t;
+  SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE Acc zero() { return _mm256_setzero_si256(); }
+  SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE Acc dot(Acc acc, __m256i a, __m256i w) {
+    return _mm256_dpbusd_avx_epi32(acc, a, w);
+  }
+  SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE __m256 finish(Acc acc, const GemmArgs& g, std::size_t row,
+                                                                 std::size_t col) {
+    const __m256 scaled = _mm256_fmadd_ps(_mm256_cvtepi32_ps(acc), _mm256_loadu_ps(g.weight_scales + col),
+                                          _mm256_loadu_ps(g.compensation + col));
+    return _mm256_fmadd_ps(scaled, _mm256_set1_ps(g.row_scales[row]), _mm256_loadu_ps(g.bias + col));
+  }
+  static float finish_one(int32_t acc, const GemmArgs& g, std::size_t row, std::size_t col) {
+    return std::fma(std::fma(static_cast<float>(acc), g.weight_scales[col], g.compensation[col]), g.row_scales[row],
+                    g.bias[col]);
+  }
+};
+
+// Without VNNI: u8·s8 pairs summed in 16 bits (saturating: weights keep 7 bits), then in 32.
+struct Int8Avx2 : Int8Vnni256 {
+  SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE Acc dot(Acc acc, __m256i a, __m256i w) {
+    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, w), _mm256_set1_epi16(1)));
+  }
+};
+
+struct Fp32Fma256 {
+  using Acc = __m256;
+  using Lane = float;
+  SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE Acc zero() { return _mm256_setzero_ps(); }
+  SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE Acc dot(Acc acc, __m256i a, __m256i w) {
+    return _mm256_fmadd_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(w), acc);
+  }
+  SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE __m256 finish(Acc acc, const GemmArgs& g, std::size_t,
+                                                                 std::size_t col) {
+    return _mm256_add_ps(acc, _mm256_loadu_ps(g.bias + col));
+  }
+  static float finish_one(float acc, const GemmArgs& g, std::size_t, std::size_t col) { return acc + g.bias[col]; }
+};
+
+template <class Tr, int MR>
+SENTI_GEMM_TARGET_256 void tile256(const GemmArgs& g, const std::byte* a, std::size_t lda_bytes, const std::byte* w,
+                                   std::size_t group_bytes, std::size_t groups, std::size_t row, std::size_t col) {
+  typename Tr::Acc acc[MR][2];
+#pragma GCC unroll 4
+  for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = Tr::zero();
+  for (std::size_t k = 0; k < groups; ++k) {
+    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * group_bytes));
+    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * group_bytes + 32));
+#pragma GCC unroll 4
+    for (int r = 0; r < MR; ++r) {
+      const __m256i av = _mm256_set1_epi32(load_group(a + static_cast<std::size_t>(r) * lda_bytes + k * 4));
+      acc[r][0] = Tr::dot(acc[r][0], av, w0);
+      acc[r][1] = Tr::dot(acc[r][1], av, w1);
+    }
+  }
+#pragma GCC unroll 4
+  for (int r = 0; r < MR; ++r) {
+    float* y = g.y + (row + static_cast<std::size_t>(r)) * g.ldy;
+    for (std::size_t half = 0; half < 2; ++half) {
+      const std::size_t c = col + half * 8;
+      if (c + 8 <= g.n) {
+        _mm256_storeu_ps(y + c, Tr::finish(acc[r][half], g, row + static_cast<std::size_t>(r), c));
+      } else if (c < g.n) {
+        alignas(32) typename Tr::Lane lanes[8];
+        std::memcpy(lanes, &acc[r][half], sizeof lanes);
+        for (std::size_t j = 0; c + j < g.n; ++j)
+          y[c + j] = Tr::finish_one(lanes[j], g, row + static_cast<std::size_t>(r), c + j);
+      }
+    }
+  }
+}
+
+constexpr std::size_t kRows256 = 4;
+
+template <class Tr>
+SENTI_GEMM_TARGET_256 void driver256(const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
+  const std::size_t kp = gemm_padded_k(g.type, g.k), groups = kp / gemm_group_elements(g.type);
+  const std::size_t np = gemm_padded_n(g.n);
+  const std::size_t elem = 4 / gemm_group_elements(g.type), lda_bytes = g.lda * elem;
+  const auto* a = static_cast<const std::byte*>(g.a);
+  const auto* packed = static_cast<const std::byte*>(g.packed);
+  std::size_t chunk = std::max<std::size_t>(kRows256, kRowChunkBytes / (groups * 4) / kRows256 * kRows256);
+  for (std::size_t r0 = 0; r0 < g.rows; r0 += chunk) {
+    const std::size_t r1 = std::min(g.rows, r0 + chunk);
+    for (std::size_t p0 = n_begin; p0 < n_end; p0 += kPanel) {
+      const std::size_t width = std::min(kPanel, np - p0), group_bytes = width * 4;
+      const std::size_t end = std::min(n_end, p0 + width);
+      const std::byte* panel = packed + p0 * groups * 4;
+      for (std::size_t c = p0; c < end; c += kBlock) {
+        const std::byte* w = panel + (c - p0) * 4;
+        for (std::size_t r = r0; r < r1; r += kRows256) {
+          const std::byte* ar = a + r * lda_bytes;
+          switch (std::min(kRows256, r1 - r)) {
+            case 4: tile256<Tr, 4>(g, ar, lda_bytes, w, group_bytes, groups, r, c); break;
+            case 3: tile256<Tr, 3>(g, ar, lda_bytes, w, group_bytes, groups, r, c); break;
+            case 2: tile256<Tr, 2>(g, ar, lda_bytes, w, group_bytes, groups, r, c); break;
+            default: tile256<Tr, 1>(g, ar, lda_bytes, w, group_bytes, groups, r, c); break;
+          }
+        }
+      }
+      if (g.activation != GemmActivation::kNone)
+        for (std::size_t r = r0; r < r1; ++r) activate_body(g.y + r * g.ldy + p0, end - p0, g.activation);
+    }
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Scalar reference over the same packed layout (the tests also check it against plain loops on
+// the unpacked weights).
+
+float bf16_to_float(uint16_t v) {
+  const uint32_t bits = static_cast<uint32_t>(v) << 16;
+  float f;
+  std::memcpy(&f, &bits, sizeof f);
+  return f;
+}
+
+void driver_scalar(const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
+  const std::size_t e = gemm_group_elements(g.type), kp = gemm_padded_k(g.type, g.k), groups = kp / e;
+  const std::size_t np = gemm_padded_n(g.n);
+  const auto* packed = static_cast<const std::byte*>(g.packed);
+  for (std::size_t col = n_begin; col < n_end; ++col) {
+    const std::size_t p0 = col / kPanel * kPanel, width = std::min(kPanel, np - p0);
+    const std::byte* w = packed + (p0 * groups + (col - p0)) * 4;  // group k at w + k·width·4
+    for (std::size_t r = 0; r < g.rows; ++r) {
+      float out = 0.f;
+      if (g.type == GemmType::kInt8) {
+        const auto* a = static_cast<const uint8_t*>(g.a) + r * g.lda;
+        int32_t acc = 0;
+        for (std::size_t k = 0; k < groups; ++k) {
+          const auto* wk = reinterpret_cast<const int8_t*>(w + k * width * 4);
+          for (std::size_t j = 0; j < 4; ++j) acc += static_cast<int32_t>(a[k * 4 + j]) * wk[j];
+        }
+        out = std::fma(std::fma(static_cast<float>(acc), g.weight_scales[col], g.compensation[col]), g.row_scales[r],
+                       g.bias[col]);
+      } else if (g.type == GemmType::kBf16) {
+        const auto* a = static_cast<const uint16_t*>(g.a) + r * g.lda;
+        float acc = 0.f;
+        for (std::size_t k = 0; k < groups; ++k) {
+          uint16_t wk[2];
+          std::memcpy(wk, w + k * width * 4, sizeof wk);
+          acc += bf16_to_float(a[2 * k]) * bf16_to_float(wk[0]) + bf16_to_float(a[2 * k + 1]) * bf16_to_float(wk[1]);
+        }
+        out = acc + g.bias[col];
+      } else {
+        const auto* a = static_cast<const float*>(g.a) + r * g.lda;
+        float acc = 0.f;
+        for (std::size_t k = 0; k < groups; ++k) {
+          float wk;
+          std::memcpy(&wk, w + k * width * 4, sizeof wk);
+          acc += a[k] * wk;
+        }
+        out = acc + g.bias[col];
+      }
+      g.y[r * g.ldy + col] = out;
+    }
+  }
+  for (std::size_t r = 0; r < g.rows; ++r) activate_body(g.y + r * g.ldy + n_begin, n_end - n_begin, g.activation);
+}
+
+GemmIsa detect_gemm_isa(GemmType type) {
+  const CpuFeatures f = detect_cpu_features();
+  GemmIsa cap = GemmIsa::kAvx512Bf16;
+  if (const char* v = std::getenv("SENTI_MAX_ISA"); v != nullptr) {
+    const std::string value(v);
+    if (value == "avx_vnni") cap = GemmIsa::kAvxVnni;
+    if (value == "avx2") cap = GemmIsa::kAvx2;
+    if (value == "scalar" || value == "sse" || value == "none") cap = GemmIsa::kScalar;
+  }
+  const bool avx512 = f.avx512f && f.avx512bw && f.avx512vl && f.fma;
+  const bool avx2 = f.avx2 && f.fma;
+  auto allowed = [&](GemmIsa isa) { return static_cast<int>(isa) <= static_cast<int>(cap); };
+  switch (type) {
+    case GemmType::kInt8:
+      if (avx512 && f.avx512_vnni && allowed(GemmIsa::kAvx512Vnni)) return GemmIsa::kAvx512Vnni;
+      if (avx2 && f.avx_vnni && allowed(GemmIsa::kAvxVnni)) return GemmIsa::kAvxVnni;
+      if (avx2 && allowed(GemmIsa::kAvx2)) return GemmIsa::kAvx2;
+      return GemmIsa::kScalar;
+    case GemmType::kBf16:
+      if (avx512 && f.avx512_bf16 && allowed(GemmIsa::kAvx512Bf16)) return GemmIsa::kAvx512Bf16;
+      return GemmIsa::kScalar;
+    case GemmType::kFp32:
+      if (avx512 && allowed(GemmIsa::kAvx512)) return GemmIsa::kAvx512;
+      if (avx2 && allowed(GemmIsa::kAvx2)) return GemmIsa::kAvx2;
+      return GemmIsa::kScalar;
+  }
+  return GemmIsa::kScalar;
+}
+
+}  // namespace
+
+GemmIsa gemm_isa(GemmType type) {
+  static const GemmIsa isas[] = {detect_gemm_isa(GemmType::kInt8), detect_gemm_isa(GemmType::kBf16),
+                                 detect_gemm_isa(GemmType::kFp32)};
+  return isas[static_cast<int>(type)];
+}
+
+const char* gemm_isa_name(GemmIsa isa) {
+  switch (isa) {
+    case GemmIsa::kScalar: return "scalar";
+    case GemmIsa::kAvx2: return "avx2";
+    case GemmIsa::kAvxVnni: return "avx_vnni";
+    case GemmIsa::kAvx512: return "avx512";
+    case GemmIsa::kAvx512Vnni: return "avx512_vnni";
+    case GemmIsa::kAvx512Bf16: return "avx512_bf16";
+  }
+  return "?";
+}
+
+bool gemm_needs_7bit_weights(GemmIsa isa) { return isa == GemmIsa::kAvx2 || isa == GemmIsa::kAvx512; }
+
+std::size_t gemm_group_elements(GemmType type) {
+  switch (type) {
+    case GemmType::kInt8: return 4;
+    case GemmType::kBf16: return 2;
+    case GemmType::kFp32: return 1;
+  }
+  return 1;
+}
+
+std::size_t gemm_padded_n(std::size_t n) { return (n + kBlock - 1) / kBlock * kBlock; }
+
+std::size_t gemm_padded_k(GemmType type, std::size_t k) {
+  const std::size_t e = gemm_group_elements(type);
+  return (k + e - 1) / e * e;
+}
+
+std::size_t gemm_packed_bytes(GemmType type, std::size_t n, std::size_t k) {
+  return gemm_padded_n(n) * gemm_padded_k(type, k) * (4 / gemm_group_elements(type));
+}
+
+void gemm_pack(GemmType type, const void* weight, std::size_t n, std::size_t k, void* packed) {
+  const std::size_t e = gemm_group_elements(type), elem = 4 / e;
+  const std::size_t np = gemm_padded_n(n), groups = gemm_padded_k(type, k) / e;
+  auto* out = static_cast<std::byte*>(packed);
+  const auto* in = static_cast<const std::byte*>(weight);
+  std::memset(out, 0, gemm_packed_bytes(type, n, k));
+  for (std::size_t col = 0; col < n; ++col) {
+    const std::size_t p0 = col / kPanel * kPanel, width = std::min(kPanel, np - p0);
+    std::byte* column = out + (p0 * groups + (col - p0)) * 4;
+    for (std::size_t kk = 0; kk < k; ++kk)
+      std::memcpy(column + (kk / e) * width * 4 + (kk % e) * elem, in + (col * k + kk) * elem, elem);
+  }
+}
+
+void gemm_run_columns(GemmIsa isa, const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
+  if (g.rows == 0 || n_begin >= n_end) return;
+  switch (g.type) {
+    case GemmType::kInt8:
+      if (isa == GemmIsa::kAvx512Vnni || isa == GemmIsa::kAvx512Bf16) return driver512<Int8Vnni512>(g, n_begin, n_end);
+      if (isa == GemmIsa::kAvxVnni) return driver256<Int8Vnni256>(g, n_begin, n_end);
+      if (isa == GemmIsa::kAvx2 || isa == GemmIsa::kAvx512) return driver256<Int8Avx2>(g, n_begin, n_end);
+      return driver_scalar(g, n_begin, n_end);
+    case GemmType::kBf16:
+      if (isa == GemmIsa::kAvx512Bf16) return driver512<Bf16Dot512>(g, n_begin, n_end);
+      return driver_scalar(g, n_begin, n_end);
+    case GemmType::kFp32:
+      if (static_cast<int>(isa) >= static_cast<int>(GemmIsa::kAvx512)) return driver512<Fp32Fma512>(g, n_begin, n_end);
+      if (isa == GemmIsa::kAvx2 || isa == GemmIsa::kAvxVnni) return driver256<Fp32Fma256>(g, n_begin, n_end);
+      return driver_scalar(g, n_begin, n_end);
+  }
+}
+
+void gemm_run(GemmIsa isa, const GemmArgs& g, int threads) {
+  // Below this many multiply-adds a fork/join costs more than it saves.
+  constexpr std::size_t kParallelWork = 1 << 18;
+  const std::size_t panels = (g.n + kPanel - 1) / kPanel;
+  if (threads <= 1 || panels < 2 || g.rows * g.n * g.k < kParallelWork) return gemm_run_columns(isa, g, 0, g.n);
+  const int used = static_cast<int>(std::min<std::size_t>(panels, static_cast<std::size_t>(threads)));
+#pragma omp parallel num_threads(used)
+  {
+    const auto t = static_cast<std::size_t>(omp_get_thread_num()), count = static_cast<std::size_t>(omp_get_num_threads());
+    const std::size_t first = panels * t / count, last = panels * (t + 1) / count;
+    gemm_run_columns(isa, g, first * kPanel, std::min(g.n, last * kPanel));
+  }
+}
+
+namespace {
+
+bool self_check(GemmType type) {
+  const GemmIsa isa = gemm_isa(type);
+  if (isa == GemmIsa::kScalar) return true;
+  constexpr std::size_t rows = 13, n = 83, k = 70;  // not multiples of any tile
+  const std::size_t e = gemm_group_elements(type), elem = 4 / e, kp = gemm_padded_k(type, k);
+  std::vector<std::byte> weight(n * k * elem), a(rows * kp * elem);
+  uint32_t state = 2463534242u;
+  auto next = [&state] {
+    state ^= state << 13;
+    state ^= state >> 17;
+    state ^= state << 5;
+    return state;
+  };
+  auto fill = [&](std::vector<std::byte>& v, bool activations) {
+    for (std::size_t i = 0; i < v.size() / elem; ++i) {
+      const float f = static_cast<float>(next() % 2001) / 1000.f - 1.f;
+      if (type == GemmType::kInt8) {
+        const int range = activations ? 256 : (gemm_needs_7bit_weights(isa) ? 127 : 255);
+        const auto q = static_cast<int>(next() % static_cast<uint32_t>(range));
+        v[i] = static_cast<std::byte>(activations ? q : q - range / 2);
+      } else if (type == GemmType::kBf16) {
+        uint32_t bits;
+        std::memcpy(&bits, &f, sizeof bits);
+        const auto h = static_cast<uint16_t>(bits >> 16);
+        std::memcpy(&v[i * 2], &h, 2);
+      } else {
+        std::memcpy(&v[i * 4], &f, 4);
+      }
+    }
+  };
+  fill(weight, false);
+  fill(a, true);
+  std::vector<float> bias(n), scales(n), compensation(n), row_scales(rows);
+  for (std::size_t i = 0; i < n; ++i) {
+    bias[i] = static_cast<float>(i % 7) * 0.1f - 0.3f;
+    scales[i] = 0.01f + 0.001f * static_cast<float>(i % 5);
+    compensation[i] = -0.5f + 0.01f * static_cast<float>(i % 11);
+  }
+  for (std::size_t r = 0; r < rows; ++r) row_scales[r] = 0.02f + 0.001f * static_cast<float>(r);
+  std::vector<std::byte> packed(gemm_packed_bytes(type, n, k));
+  gemm_pack(type, weight.data(), n, k, packed.data());
+  std::vector<float> want(rows * n), got(rows * n);
+  GemmArgs g;
+  g.type = type;
+  g.rows = rows;
+  g.n = n;
+  g.k = k;
+  g.a = a.data();
+  g.lda = kp;
+  g.packed = packed.data();
+  g.ldy = n;
+  g.bias = bias.data();
+  g.activation = GemmActivation::kGeluErf;
+  g.weight_scales = scales.data();
+  g.compensation = compensation.data();
+  g.row_scales = row_scales.data();
+  g.y = want.data();
+  gemm_run_columns(GemmIsa::kScalar, g, 0, n);
+  g.y = got.data();
+  gemm_run_columns(isa, g, 0, n);
+  for (std::size_t i = 0; i < want.size(); ++i) {
+    if (!(std::fabs(got[i] - want[i]) <= 1e-3f * (1.f + std::fabs(want[i])))) {
+      std::fprintf(stderr, "senti: %s failed its self-check (element %zu: %g, reference %g); using oneDNN instead\n",
+                   gemm_kernel_name(type, isa).c_str(), i, static_cast<double>(got[i]), static_cast<double>(want[i]));
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
+bool gemm_self_check(GemmType type) {
+  static const bool ok[] = {self_check(GemmType::kInt8), self_check(GemmType::kBf16), self_check(GemmType::kFp32)};
+  return ok[static_cast<int>(type)];
+}
+
+std::string gemm_kernel_name(GemmType type, GemmIsa isa) {
+  const char* t = type == GemmType::kInt8 ? "int8" : type == GemmType::kBf16 ? "bf16" : "fp32";
+  return std::string("senti-") + t + "-" + gemm_isa_name(isa);
+}
+
+}  // namespace senti::cpu

@@ -1,0 +1,255 @@
+// senti's GEMM kernels (gemm_kernels.h): every ISA variant the host can run, in every precision,
+// against plain loops on the unpacked weights, on shapes that are not multiples of the tiles
+// (odd rows, columns and K), with the bias/scale/GELU/tanh epilogue, and split by columns as
+// threads split them.
+#include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include <gtest/gtest.h>
+
+#include "runtime/cpu/gemm_kernels.h"
+#include "runtime/cpu/vector_math.h"
+#include "senti/host_info.h"
+
+namespace senti::cpu {
+namespace {
+
+bool host_has(GemmIsa isa) {
+  const CpuFeatures f = detect_cpu_features();
+  const bool avx2 = f.avx2 && f.fma, avx512 = f.avx512f && f.avx512bw && f.avx512vl && f.fma;
+  switch (isa) {
+    case GemmIsa::kScalar: return true;
+    case GemmIsa::kAvx2: return avx2;
+    case GemmIsa::kAvxVnni: return avx2 && f.avx_vnni;
+    case GemmIsa::kAvx512: return avx512;
+    case GemmIsa::kAvx512Vnni: return avx512 && f.avx512_vnni;
+    case GemmIsa::kAvx512Bf16: return avx512 && f.avx512_bf16 && f.avx512_vnni;
+  }
+  return false;
+}
+
+// The ISAs that have a kernel of their own for the type (others fall back to one of these).
+std::vector<GemmIsa> variants(GemmType type) {
+  switch (type) {
+    case GemmType::kInt8: return {GemmIsa::kScalar, GemmIsa::kAvx2, GemmIsa::kAvxVnni, GemmIsa::kAvx512Vnni};
+    case GemmType::kBf16: return {GemmIsa::kScalar, GemmIsa::kAvx512Bf16};
+    case GemmType::kFp32: return {GemmIsa::kScalar, GemmIsa::kAvx2, GemmIsa::kAvx512};
+  }
+  return {};
+}
+
+uint16_t to_bf16(float x) {
+  uint32_t u;
+  std::memcpy(&u, &x, sizeof u);
+  return static_cast<uint16_t>((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
+float from_bf16(uint16_t v) {
+  const uint32_t u = static_cast<uint32_t>(v) << 16;
+  float f;
+  std::memcpy(&f, &u, sizeof f);
+  return f;
+}
+
+struct Problem {
+  GemmType type;
+  std::size_t rows, n, k, lda;
+  std::vector<int8_t> w8;
+  std::vector<uint16_t> w16;
+  std::vector<float> w32;
+  std::vector<uint8_t> a8;
+  std::vector<uint16_t> a16;
+  std::vector<float> a32;
+  std::vector<float> bias, scales, compensation, row_scales;
+  std::vector<std::byte> packed;
+
+  Problem(GemmType t, std::size_t r, std::size_t n_, std::size_t k_, int weight_limit, uint32_t seed)
+      : type(t), rows(r), n(n_), k(k_) {
+    std::mt19937 gen(seed);
+    std::uniform_real_distribution<float> u(-1.f, 1.f);
+    std::uniform_int_distribution<int> wq(-weight_limit, weight_limit), aq(0, 255);
+    lda = gemm_padded_k(t, k) + 3;  // a stride beyond the padded K works too
+    const std::size_t kp = gemm_padded_k(t, k);
+    for (std::size_t i = 0; i < n; ++i) bias.push_back(u(gen));
+    const void* weight = nullptr;
+    if (t == GemmType::kInt8) {
+      for (std::size_t i = 0; i < n * k; ++i) w8.push_back(static_cast<int8_t>(wq(gen)));
+      for (std::size_t c = 0; c < n; ++c) {
+        int32_t sum = 0;
+        for (std::size_t i = 0; i < k; ++i) sum += w8[c * k + i];
+        scales.push_back(0.01f + 0.01f * std::fabs(u(gen)));
+        compensation.push_back(-128.f * scales.back() * static_cast<float>(sum));
+      }
+      a8.assign(rows * lda, 200);  // padding: any value
+      for (std::size_t i = 0; i < rows; ++i)
+        for (std::size_t j = 0; j < k; ++j) a8[i * lda + j] = static_cast<uint8_t>(aq(gen));
+      for (std::size_t i = 0; i < rows; ++i) row_scales.push_back(0.001f + 0.01f * std::fabs(u(gen)));
+      weight = w8.data();
+    } else if (t == GemmType::kBf16) {
+      for (std::size_t i = 0; i < n * k; ++i) w16.push_back(to_bf16(u(gen)));
+      a16.assign(rows * lda, to_bf16(7.f));
+      for (std::size_t i = 0; i < rows; ++i)
+        for (std::size_t j = 0; j < k; ++j) a16[i * lda + j] = to_bf16(u(gen));
+      weight = w16.data();
+    } else {
+      for (std::size_t i = 0; i < n * k; ++i) w32.push_back(u(gen));
+      a32.assign(rows * lda, 7.f);
+      for (std::size_t i = 0; i < rows; ++i)
+        for (std::size_t j = 0; j < k; ++j) a32[i * lda + j] = u(gen);
+      weight = w32.data();
+    }
+    (void)kp;
+    packed.resize(gemm_packed_bytes(t, n, k));
+    gemm_pack(t, weight, n, k, packed.data());
+  }
+
+  GemmArgs args(float* y, std::size_t ldy, GemmActivation act) const {
+    GemmArgs g;
+    g.type = type;
+    g.rows = rows;
+    g.n = n;
+    g.k = k;
+    g.a = type == GemmType::kInt8 ? static_cast<const void*>(a8.data())
+          : type == GemmType::kBf16 ? static_cast<const void*>(a16.data())
+                                    : static_cast<const void*>(a32.data());
+    g.lda = lda;
+    g.packed = packed.data();
+    g.y = y;
+    g.ldy = ldy;
+    g.bias = bias.data();
+    g.activation = act;
+    g.weight_scales = scales.data();
+    g.compensation = compensation.data();
+    g.row_scales = row_scales.data();
+    return g;
+  }
+
+  // Plain loops on the unpacked weights, in double.
+  std::vector<float> reference(GemmActivation act) const {
+    std::vector<float> y(rows * n);
+    for (std::size_t r = 0; r < rows; ++r) {
+      for (std::size_t c = 0; c < n; ++c) {
+        double v = 0;
+        if (type == GemmType::kInt8) {
+          int64_t acc = 0;
+          for (std::size_t i = 0; i < k; ++i) acc += int64_t{a8[r * lda + i]} * w8[c * k + i];
+          v = (static_cast<double>(acc) * scales[c] + compensation[c]) * row_scales[r] + bias[c];
+        } else {
+          for (std::size_t i = 0; i < k; ++i)
+            v += type == GemmType::kBf16 ? double{from_bf16(a16[r * lda + i])} * from_bf16(w16[c * k + i])
+                                         : double{a32[r * lda + i]} * w32[c * k + i];
+          v += bias[c];
+        }
+        if (act == GemmActivation::kGeluErf) v = 0.5 * v * (1.0 + std::erf(v / std::sqrt(2.0)));
+        if (act == GemmActivation::kTanh) v = std::tanh(v);
+        y[r * n + c] = static_cast<float>(v);
+      }
+    }
+    return y;
+  }
+};
+
+float tolerance(const Problem& p, float magnitude) {
+  // fp32 sums in another order; int8 converts s32 sums above 2^24 to float.
+  return 2e-5f * static_cast<float>(p.k) * std::max(1.f, magnitude) * (p.type == GemmType::kInt8 ? 4.f : 1.f) + 1e-5f;
+}
+
+void expect_matches(const Problem& p, GemmIsa isa, GemmActivation act, const std::string& what) {
+  const std::size_t ldy = p.n + 5;
+  std::vector<float> y(p.rows * ldy, NAN);
+  GemmArgs g = p.args(y.data(), ldy, act);
+  gemm_run_columns(isa, g, 0, p.n);
+  const std::vector<float> want = p.reference(act);
+  float worst = 0.f;
+  int bad = 0;
+  for (std::size_t r = 0; r < p.rows; ++r) {
+    for (std::size_t c = 0; c < p.n; ++c) {
+      const float got = y[r * ldy + c], expected = want[r * p.n + c];
+      const float diff = std::fabs(got - expected);
+      worst = std::max(worst, diff);
+      if (!(diff <= tolerance(p, std::fabs(expected))) && ++bad < 5)
+        ADD_FAILURE() << what << " row " << r << " col " << c << ": " << got << " vs " << expected;
+    }
+    for (std::size_t c = p.n; c < ldy; ++c) EXPECT_TRUE(std::isnan(y[r * ldy + c])) << what << ": wrote past n";
+  }
+  EXPECT_EQ(bad, 0) << what << " worst " << worst;
+}
+
+const char* type_name(GemmType t) { return t == GemmType::kInt8 ? "int8" : t == GemmType::kBf16 ? "bf16" : "fp32"; }
+
+struct Shape {
+  std::size_t rows, n, k;
+};
+
+TEST(GemmKernels, EveryVariantMatchesPlainLoopsOnOddShapes) {
+  const Shape shapes[] = {{1, 16, 4}, {1, 1, 1}, {7, 37, 13}, {13, 129, 70}, {6, 64, 64}, {25, 200, 257},
+                          {3, 768, 96}, {64, 80, 33}, {5, 2, 31}};
+  int ran = 0;
+  for (GemmType type : {GemmType::kInt8, GemmType::kBf16, GemmType::kFp32}) {
+    for (GemmIsa isa : variants(type)) {
+      if (!host_has(isa)) {
+        std::printf("[skip] %s on %s: host lacks it\n", type_name(type), gemm_isa_name(isa));
+        continue;
+      }
+      uint32_t seed = 1;
+      for (const Shape& s : shapes) {
+        const int limit = gemm_needs_7bit_weights(isa) ? 63 : 127;
+        const Problem p(type, s.rows, s.n, s.k, limit, seed++);
+        for (GemmActivation act : {GemmActivation::kNone, GemmActivation::kGeluErf, GemmActivation::kTanh}) {
+          expect_matches(p, isa, act,
+                         std::string(type_name(type)) + "/" + gemm_isa_name(isa) + " " + std::to_string(s.rows) + "x" +
+                             std::to_string(s.n) + "x" + std::to_string(s.k) + " act " +
+                             std::to_string(static_cast<int>(act)));
+          ++ran;
+        }
+      }
+    }
+  }
+  EXPECT_GT(ran, 0);
+}
+
+// Eight-bit weights at the extremes with all-255 activations: VNNI's 32-bit sums must not
+// saturate (vpdpbusd does not), and 7-bit weights must not saturate the AVX2 16-bit pair sums.
+TEST(GemmKernels, Int8ExtremesDoNotSaturate) {
+  for (GemmIsa isa : variants(GemmType::kInt8)) {
+    if (!host_has(isa)) continue;
+    const int limit = gemm_needs_7bit_weights(isa) ? 63 : 127;
+    Problem p(GemmType::kInt8, 3, 40, 3072, limit, 99);
+    for (auto& v : p.a8) v = 255;
+    for (std::size_t i = 0; i < p.w8.size(); ++i) p.w8[i] = static_cast<int8_t>(i % 3 == 0 ? -limit : limit);
+    gemm_pack(GemmType::kInt8, p.w8.data(), p.n, p.k, p.packed.data());
+    expect_matches(p, isa, GemmActivation::kNone, std::string("extremes ") + gemm_isa_name(isa));
+  }
+}
+
+// Threads split the columns at panel boundaries: any split gives the same numbers as one call.
+TEST(GemmKernels, ColumnSplitsGiveTheSameResult) {
+  const GemmIsa isa = gemm_isa(GemmType::kInt8);
+  const Problem p(GemmType::kInt8, 9, 300, 100, gemm_needs_7bit_weights(isa) ? 63 : 127, 5);
+  std::vector<float> whole(p.rows * p.n), split(p.rows * p.n);
+  gemm_run_columns(isa, p.args(whole.data(), p.n, GemmActivation::kGeluErf), 0, p.n);
+  const GemmArgs g = p.args(split.data(), p.n, GemmActivation::kGeluErf);
+  for (std::size_t c : {std::size_t{0}, std::size_t{64}, std::size_t{192}}) {
+    const std::size_t end = c == 192 ? p.n : c + (c == 0 ? 64 : 128);
+    gemm_run_columns(isa, g, c, end);
+  }
+  EXPECT_EQ(whole, split);
+  std::vector<float> threaded(p.rows * p.n);
+  gemm_run(isa, p.args(threaded.data(), p.n, GemmActivation::kGeluErf), 2);
+  EXPECT_EQ(whole, threaded);
+}
+
+TEST(GemmKernels, PackedSizesAndNames) {
+  EXPECT_EQ(gemm_packed_bytes(GemmType::kInt8, 768, 768), 768u * 768u);
+  EXPECT_EQ(gemm_packed_bytes(GemmType::kInt8, 2, 31), 16u * 32u);
+  EXPECT_EQ(gemm_packed_bytes(GemmType::kBf16, 17, 3), 32u * 4u * 2u);
+  EXPECT_EQ(gemm_packed_bytes(GemmType::kFp32, 5, 5), 16u * 5u * 4u);
+  EXPECT_EQ(gemm_kernel_name(GemmType::kInt8, GemmIsa::kAvx512Vnni), "senti-int8-avx512_vnni");
+}
+
+}  // namespace
+}  // namespace senti::cpu

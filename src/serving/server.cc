@@ -57,6 +57,7 @@ int run_server(const ServeOptions& options) {
   classifier_options.max_length = options.max_length;
   classifier_options.num_threads = options.threads;
   classifier_options.precision = options.precision;
+  classifier_options.device = options.device;
   const auto load_start = std::chrono::steady_clock::now();
   Classifier classifier = Classifier::load(options.model_dir, classifier_options);
   // One warm-up batch, so the first client does not pay for the engine's lazy set-up.
@@ -66,8 +67,9 @@ int run_server(const ServeOptions& options) {
 
   Metrics metrics;
   BatchOptions batch_options;
-  batch_options.max_batch_tokens = options.max_batch_tokens;
-  batch_options.max_batch_requests = options.max_batch_requests;
+  const bool gpu = classifier.device() == "cuda";
+  batch_options.max_batch_tokens = options.max_batch_tokens > 0 ? options.max_batch_tokens : gpu ? 16384 : 8192;
+  batch_options.max_batch_requests = options.max_batch_requests > 0 ? options.max_batch_requests : gpu ? 256 : 64;
   batch_options.max_batch_delay = std::chrono::microseconds(options.max_batch_delay_us);
   Batcher batcher(
       batch_options, [&classifier](const std::vector<Encoding>& encodings) { return classifier.classify(encodings); },
@@ -112,6 +114,7 @@ int run_server(const ServeOptions& options) {
              {"max_length", classifier.max_length()},
              {"precision", settings.precision},
              {"backend", classifier.backend_name()},
+             {"device", classifier.device()},
              {"io_threads", io_threads},
              {"load_ms", load_ms},
              {"version", options.version}});

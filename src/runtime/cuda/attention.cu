@@ -34,6 +34,7 @@ __global__ void __launch_bounds__(kThreads) packed_attention_kernel(const T* __r
   const std::size_t query_row = static_cast<std::size_t>(tile.x + tile.z + (active ? local : 0));
 
   float q[32], o[32];
+#pragma unroll
   for (int i = 0; i < 32; ++i) {
     q[i] = active ? to_float(qkv[query_row * stride + static_cast<std::size_t>(head) * D + i * G + g]) * scale : 0.f;
     o[i] = 0.f;
@@ -54,23 +55,27 @@ __global__ void __launch_bounds__(kThreads) packed_attention_kernel(const T* __r
     for (int j = 0; j < n; ++j) {
       const float* key = keys + j * D;
       float s = 0.f;
+#pragma unroll
       for (int i = 0; i < 32; ++i) s += q[i] * key[i * G + g];
       for (int offset = G / 2; offset > 0; offset /= 2) s += __shfl_xor_sync(0xffffffffu, s, offset);
       if (s > running_max) {
         const float correction = expf(running_max - s);  // exp(-inf) = 0 on the first key
         running_sum *= correction;
+#pragma unroll
         for (int i = 0; i < 32; ++i) o[i] *= correction;
         running_max = s;
       }
       const float p = expf(s - running_max);
       running_sum += p;
       const float* value = values + j * D;
+#pragma unroll
       for (int i = 0; i < 32; ++i) o[i] += p * value[i * G + g];
     }
   }
   if (!active) return;
   const float inverse = 1.f / running_sum;
   T* out = context + query_row * hidden + static_cast<std::size_t>(head) * D;
+#pragma unroll
   for (int i = 0; i < 32; ++i) out[i * G + g] = from_float<T>(o[i] * inverse);
 }
 

@@ -173,6 +173,8 @@ void CudaBackend::enqueue(const Bucket& bucket, const BatchTable& layout) {
 void CudaBackend::forward(const PackedBatch& batch, float* logits) {
   const std::size_t sequences = batch.num_sequences(), labels = config_.num_labels();
   if (sequences == 0) return;
+  // The service calls forward() from its engine thread, not the one that built the backend.
+  SENTI_CUDA_CHECK(cudaSetDevice(options_.device));
   if (batch.num_tokens() <= options_.max_tokens && sequences <= options_.max_sequences) {
     forward_chunk(batch, logits);
     return;

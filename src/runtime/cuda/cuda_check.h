@@ -27,7 +27,7 @@ inline void check(cudaError_t status, const char* call, const char* file, int li
 inline void check(cublasStatus_t status, const char* call, const char* file, int line) {
   if (status != CUBLAS_STATUS_SUCCESS) {
     throw CudaError(std::string(file) + ":" + std::to_string(line) + ": " + call + " failed: " +
-                    cublasGetStatusName(status) + " (" + cublasGetStatusString(status) + ")");
+                    cublasLtGetStatusName(status) + " (" + cublasLtGetStatusString(status) + ")");
   }
 }
 

@@ -48,6 +48,7 @@ PREFIX=$DEPS/usr
 export PATH=$PREFIX/bin:$PATH
 export LD_LIBRARY_PATH=$PREFIX/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
 export PKG_CONFIG_PATH=$PREFIX/lib/x86_64-linux-gnu/pkgconfig:$PREFIX/share/pkgconfig:$PREFIX/lib/pkgconfig
+export PKG_CONFIG_LIBDIR=$PKG_CONFIG_PATH
 # The .pc files say prefix=/usr: point them at the unpacked tree (CMake configs are relocatable).
 for pc in "$PREFIX"/lib/x86_64-linux-gnu/pkgconfig/*.pc "$PREFIX"/share/pkgconfig/*.pc; do
   [ -f "$pc" ] && sed -i "s|^prefix=/usr$|prefix=$PREFIX|" "$pc"

@@ -1,6 +1,7 @@
 // Whether CUDA is usable here, and what `senti info` says about it (the CUDA build's versions of
 // cuda_unavailable.cc's functions).
 #include <cuda_runtime_api.h>
+#include <dlfcn.h>
 
 #include <string>
 
@@ -16,6 +17,11 @@ std::string version_string(int v) { return std::to_string(v / 1000) + "." + std:
 CudaAvailability probe() {
   CudaAvailability a;
   a.built = true;
+  // The runtime would only say "driver version insufficient" when there is no driver at all.
+  if (dlopen("libcuda.so.1", RTLD_NOW | RTLD_LOCAL) == nullptr) {  // kept open: the runtime uses it
+    a.reason = "no CUDA driver (libcuda.so.1 not found)";
+    return a;
+  }
   int count = 0;
   const cudaError_t status = cudaGetDeviceCount(&count);
   if (status != cudaSuccess) {

@@ -16,9 +16,7 @@ import argparse
 import http.client
 import json
 import multiprocessing as mp
-import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -26,52 +24,16 @@ import threading
 import time
 from pathlib import Path
 
-SEED_SENTENCES = [
-    "这件衣服的质量真的太棒了，非常满意！",
-    "物流速度太慢了，等了半个多月，差评。",
-    "卖家服务态度很好，耐心解答我的问题。",
-    "收到货后发现有破损，体验极差。",
-    "性价比很高，值得推荐购买。",
-]
+BENCH = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(BENCH))
+
+from http_load import free_port  # noqa: E402
+from peers import length_buckets, read_texts, summarize  # noqa: E402  (the CPU benchmark's batching and statistics)
+from run import SEED_SENTENCES  # noqa: E402
 
 
 def log(msg: str) -> None:
     print(f"[gpu_bench {time.strftime('%H:%M:%S')}] {msg}", flush=True)
-
-
-def percentiles(values: list[float]) -> dict:
-    import numpy as np
-
-    a = np.asarray(values)
-    return {"p50": float(np.percentile(a, 50)), "p90": float(np.percentile(a, 90)),
-            "p99": float(np.percentile(a, 99)), "mean": float(a.mean()), "count": len(values)}
-
-
-def read_texts(path: Path, limit: int) -> list[str]:
-    texts = []
-    for line in path.read_text(encoding="utf-8").splitlines():
-        line = line.strip()
-        if not line:
-            continue
-        texts.append(json.loads(line)["text"] if path.suffix == ".jsonl" else line)
-        if limit and len(texts) >= limit:
-            break
-    return texts
-
-
-def batches_of(lengths: list[int], batch_tokens: int, max_batch: int) -> list[list[int]]:
-    """Indices sorted by length, cut so count x longest <= batch_tokens and count <= max_batch."""
-    order = sorted(range(len(lengths)), key=lambda i: lengths[i])
-    out, cur = [], []
-    for i in order:
-        longest = max([lengths[j] for j in cur] + [lengths[i]])
-        if cur and (len(cur) + 1 > max_batch or (len(cur) + 1) * longest > batch_tokens):
-            out.append(cur)
-            cur = []
-        cur.append(i)
-    if cur:
-        out.append(cur)
-    return out
 
 
 # ---------------------------------------------------------------- PyTorch
@@ -115,11 +77,11 @@ class TorchRunner:
             start = time.perf_counter()
             self.logits(self.encode([t]))
             times.append((time.perf_counter() - start) * 1000)
-        return {"latency_ms": percentiles(times)}
+        return {"latency_ms": summarize(times)}
 
     def throughput(self, texts: list[str], batch_tokens: int, runs: int) -> dict:
         lengths = [len(x) for x in self.tokenizer(texts, truncation=True, max_length=128)["input_ids"]]
-        batches = batches_of(lengths, batch_tokens, self.max_batch)
+        batches = length_buckets(lengths, batch_tokens, self.max_batch)
         encoded = [self.encode([texts[i] for i in b]) for b in batches]
         labels = [0] * len(texts)
         for e in encoded[:3] + encoded[-3:]:  # warm-up (and compile) on the smallest and largest shapes
@@ -165,7 +127,7 @@ def run_senti(args, seed_file: Path, texts_file: Path) -> dict:
     for precision in args.precisions.split(","):
         name = f"senti-{precision}"
         log(f"{name} ...")
-        base = [args.senti, "bench", "--model", args.model, "--device", "cuda", "--precision", precision, "--json",
+        base = [args.senti, "bench", "--model", args.model, "--device", args.device, "--precision", precision, "--json",
                 "--max-length", "128"]
         try:
             lat = subprocess.run(base + ["--mode", "latency", "--input", str(seed_file), "--warmup", "20", "--runs", "3"],
@@ -186,12 +148,6 @@ def run_senti(args, seed_file: Path, texts_file: Path) -> dict:
             results[name] = {"error": f"{type(e).__name__}: {e} {err}"[:2000]}
             log(f"{name} failed: {e} {err[-500:]}")
     return results
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _client(port: int, bodies: list[bytes], duration: float, threads: int, queue) -> None:
@@ -248,7 +204,7 @@ def run_http(args, texts: list[str]) -> dict:
         name = f"senti-{precision}-http"
         port = free_port()
         log_path = Path(args.out) / f"serve-{precision}.log"
-        cmd = [args.senti, "serve", "--model", args.model, "--device", "cuda", "--precision", precision,
+        cmd = [args.senti, "serve", "--model", args.model, "--device", args.device, "--precision", precision,
                "--port", str(port), "--max-length", "128", "--summary-interval", "0"]
         with open(log_path, "w") as log_file:
             server = subprocess.Popen(cmd, stdout=log_file, stderr=subprocess.STDOUT)
@@ -335,10 +291,11 @@ def main() -> int:
     p.add_argument("--connections", type=int, default=64)
     p.add_argument("--http-duration", type=float, default=10.0)
     p.add_argument("--skip-torch", action="store_true")
+    p.add_argument("--device", default="cuda", help="senti's --device (cpu: a smoke test of this script without a GPU)")
     args = p.parse_args()
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    texts = read_texts(Path(args.texts), args.limit)
+    texts = read_texts(args.texts, args.limit)
     seed = SEED_SENTENCES * 40
     seed_file, texts_file = out / "seed.txt", out / "texts.txt"
     seed_file.write_text("".join(t + "\n" for t in seed), encoding="utf-8")

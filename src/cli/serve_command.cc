@@ -36,12 +36,10 @@ Action add_serve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-length", s.max_length, "Truncate texts to this many tokens (0: the model's maximum)")
       ->capture_default_str();
-  cmd->add_option("--max-batch-tokens", s.max_batch_tokens, "Token budget of one engine batch (0: 8192 on the CPU, 16384 on CUDA)")
-      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 24))
-      ->capture_default_str();
-  cmd->add_option("--max-batch-requests", s.max_batch_requests, "Most texts in one engine batch (0: 64 on the CPU, 256 on CUDA)")
-      ->check(CLI::Range(std::size_t{0}, std::size_t{1} << 16))
-      ->capture_default_str();
+  cmd->add_option("--max-batch-tokens", s.max_batch_tokens, "Token budget of one engine batch (default: 8192 on the CPU, 16384 on CUDA)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
+  cmd->add_option("--max-batch-requests", s.max_batch_requests, "Most texts in one engine batch (default: 64 on the CPU, 256 on CUDA)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 16));
   cmd->add_option("--max-batch-delay-us", s.max_batch_delay_us,
                   "Wait up to this long for a fuller batch (0: never wait when the engine is idle)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{10000000}))

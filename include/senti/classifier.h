@@ -30,6 +30,10 @@ struct ClassifierOptions {
   // Compute precision: "fp32", "bf16", "int8", or "auto" (the fastest one the host runs well).
   // A compiled model file (senti compile) carries its own precision; "auto" accepts it.
   std::string precision = "auto";
+  // "cpu", "cuda" or "auto" (CUDA when this build has it and a GPU is usable, else the CPU). The CUDA
+  // backend runs fp32, fp16 or bf16 ("auto": fp16) and loads checkpoint folders only. "cuda" without
+  // a usable GPU throws ModelError saying why.
+  std::string device = "cpu";
 };
 
 class Backend;
@@ -48,6 +52,8 @@ class Classifier {
   const BertConfig& config() const;
   const BertTokenizer& tokenizer() const;
   std::string backend_name() const;
+  // "cpu" or "cuda": where the model runs.
+  std::string device() const;
   // The precision the encoder actually runs in ("fp32", "bf16" or "int8"; "auto" resolved).
   std::string precision() const;
   std::size_t max_length() const { return max_length_; }

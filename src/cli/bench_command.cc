@@ -19,6 +19,7 @@
 
 #include "cli/bench_support.h"
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "cli/default_model.h"
 #include "senti/classifier.h"
 #include "senti/error.h"
@@ -36,6 +37,7 @@ double ms_since(Clock::time_point start) {
 struct BenchOptions {
   std::string model;
   std::string precision = "auto";
+  std::string device = "auto";
   int threads = 0;
   std::string input;
   std::size_t max_length = 128;
@@ -212,6 +214,7 @@ int run_bench(const BenchOptions& o) {
   classifier_options.max_length = o.max_length;
   classifier_options.num_threads = o.threads;
   classifier_options.precision = o.precision;
+  classifier_options.device = o.device;
   const auto model = resolve_model(o.model);
   const auto load_start = Clock::now();
   Classifier classifier = Classifier::load(model, classifier_options);
@@ -266,8 +269,9 @@ Action add_bench_command(CLI::App& app) {
   auto o = std::make_shared<BenchOptions>();
   CLI::App* cmd = app.add_subcommand("bench", "Measure latency (batch 1) or throughput (length-bucketed batches) on a file of texts");
   cmd->add_option("--model,-m", o->model, "Model folder or compiled file; default: the embedded model");
-  cmd->add_option("--precision", o->precision, "fp32, bf16, int8 or auto (default: auto)")
-      ->check(CLI::IsMember({"auto", "fp32", "bf16", "int8"}));
+  cmd->add_option("--precision", o->precision, "fp32, bf16, int8 or auto (default: auto); fp16 on CUDA")
+      ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16", "int8"}));
+  add_device_option(cmd, o->device);
   cmd->add_option("--threads", o->threads, "Compute threads (default: all cores)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--input", o->input, "Texts: .jsonl (\"text\" field), .csv (\"text\" column) or .txt (one text per line)")->required();
   cmd->add_option("--max-length", o->max_length, "Truncate texts to this many tokens (default: 128, as the seed)")

@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "cli/default_model.h"
 #include "cli/progress_bar.h"
 #include "cli/record_io.h"
@@ -32,6 +33,7 @@ struct ClassifyOptions {
   std::size_t batch_size = 64;
   int threads = 0;
   std::string precision = "auto";
+  std::string device = "auto";
 };
 
 constexpr const char* kCsvHeader = "id,text,label,display_label,score,error\n";
@@ -97,6 +99,7 @@ int run_classify(const ClassifyOptions& o) {
   classifier_options.max_length = o.max_length;
   classifier_options.num_threads = o.threads;
   classifier_options.precision = o.precision;
+  classifier_options.device = o.device;
   const bool csv = output_is_csv(o.output);
   RecordReader reader(o.input, input_format_of(o.input), o.text_field);
   if (std::filesystem::exists(o.output) && std::filesystem::equivalent(o.input, o.output))
@@ -176,9 +179,10 @@ Action add_classify_command(CLI::App& app) {
   cmd->add_option("--max-length", o->max_length, "Truncate to this many tokens (default: the model's maximum)");
   cmd->add_option("--batch-size", o->batch_size, "Texts per batch; each batch is written and flushed (default: 64)")
       ->check(CLI::Range(1, 4096));
+  add_device_option(cmd, o->device);
   cmd->add_option("--threads", o->threads, "Compute threads (default: all cores)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--precision", o->precision, "fp32, bf16, int8 or auto (default: auto)")
-      ->check(CLI::IsMember({"auto", "fp32", "bf16", "int8"}));
+  cmd->add_option("--precision", o->precision, "fp32, bf16, int8 or auto (default: auto); fp16 on CUDA")
+      ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16", "int8"}));
   return [o] { return run_classify(*o); };
 }
 

@@ -14,6 +14,8 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
+#include "runtime/backend.h"
 #include "runtime/compile.h"
 #include "senti/classifier.h"
 #include "senti/error.h"
@@ -25,6 +27,7 @@ struct CompileOptions {
   std::string model;
   std::string output;
   std::string precision = "auto";
+  std::string device = "auto";
   std::string calibration;
   std::size_t limit = 0;
   std::size_t max_length = 128;
@@ -119,6 +122,11 @@ void evaluate(const CompileOptions& options, Classifier& compiled) {
 }
 
 int run_compile(const CompileOptions& options) {
+  // A .senti file holds weights packed for oneDNN: it runs on the CPU (auto resolves there too).
+  if (resolve_device(options.device, options.precision) == "cuda" && options.device == "cuda") {
+    throw ModelError("senti compile packs the weights for the CPU; the CUDA backend uploads a checkpoint folder "
+                     "as it loads (use --device cpu or auto)");
+  }
   const CompileSummary s = compile_model(options.model, options.output, options.precision);
   std::cout << fmt::format("compiled {} -> {}: {}, {:.1f} MB, QKV fused, weights packed for oneDNN {} ({:.2f} s)\n",
                            options.model, options.output, s.precision, static_cast<double>(s.bytes) / 1e6, s.backend,
@@ -148,6 +156,7 @@ Action add_compile_command(CLI::App& app) {
                   "JSON lines with \"text\" (and optional \"label\"): report accuracy and agreement with fp32");
   cmd->add_option("--limit", options->limit, "Use at most this many calibration lines (0: all)");
   cmd->add_option("--max-length", options->max_length, "Truncation for calibration texts (default 128)");
+  add_device_option(cmd, options->device);
   cmd->add_option("--threads", options->threads, "Compute threads (default: all cores)")->check(CLI::NonNegativeNumber);
   return [options] { return run_compile(*options); };
 }

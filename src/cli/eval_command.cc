@@ -11,6 +11,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "cli/default_model.h"
 #include "cli/progress_bar.h"
 #include "cli/record_io.h"
@@ -29,6 +30,7 @@ struct EvalOptions {
   std::size_t batch_size = 32;
   int threads = 0;
   std::string precision = "auto";
+  std::string device = "auto";
   bool json = false;
 };
 
@@ -133,6 +135,7 @@ int run_eval(const EvalOptions& o) {
   classifier_options.max_length = o.max_length;
   classifier_options.num_threads = o.threads;
   classifier_options.precision = o.precision;
+  classifier_options.device = o.device;
   const auto model_path = resolve_model(o.model);
   RecordReader reader(o.data, FileFormat::kJsonl, o.text_field);  // opens (and fails) before the model loads
   Classifier classifier = Classifier::load(model_path, classifier_options);
@@ -193,9 +196,10 @@ Action add_eval_command(CLI::App& app) {
   cmd->add_option("--label-field", o->label_field, "Field holding the label: an id or a label name (default: label)");
   cmd->add_option("--max-length", o->max_length, "Truncate to this many tokens (default: the model's maximum)");
   cmd->add_option("--batch-size", o->batch_size, "Texts per batch (default: 32)")->check(CLI::Range(1, 4096));
+  add_device_option(cmd, o->device);
   cmd->add_option("--threads", o->threads, "Compute threads (default: all cores)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--precision", o->precision, "fp32, bf16, int8 or auto (default: auto)")
-      ->check(CLI::IsMember({"auto", "fp32", "bf16", "int8"}));
+  cmd->add_option("--precision", o->precision, "fp32, bf16, int8 or auto (default: auto); fp16 on CUDA")
+      ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16", "int8"}));
   cmd->add_flag("--json", o->json, "Print one machine-readable JSON object instead of the report");
   return [o] { return run_eval(*o); };
 }

@@ -63,7 +63,8 @@ nlohmann::json to_json(const HostInfo& info) {
             {"os_enables_amx", f.os_amx}}},
           {"onednn", {{"version", info.onednn_version}, {"isa", info.onednn_isa}}},
           {"matmul", matmul},
-          {"cuda", {{"driver", info.cuda_driver}, {"gpus", gpus}}}};
+          {"cuda",
+           {{"driver", info.cuda_driver}, {"runtime", info.cuda_runtime}, {"status", info.cuda_status}, {"gpus", gpus}}}};
 }
 
 void print_text(const HostInfo& info) {
@@ -80,7 +81,9 @@ void print_text(const HostInfo& info) {
             << "AMX-BF16       " << yes_no(f.amx_bf16) << "\n"
             << "AMX-INT8       " << yes_no(f.amx_int8) << " (OS enables AMX state: " << yes_no(f.os_amx) << ")\n"
             << "oneDNN         " << info.onednn_version << ", using " << info.onednn_isa << "\n"
-            << "CUDA driver    " << info.cuda_driver << "\n";
+            << "CUDA driver    " << info.cuda_driver << "\n"
+            << "CUDA runtime   " << info.cuda_runtime << "\n"
+            << "CUDA backend   " << info.cuda_status << "\n";
   for (const auto& [precision, kernels] : matmul_kernels())
     std::cout << "matmul " << precision << "    " << kernels << "\n";
   if (info.gpus.empty()) std::cout << "GPUs           none\n";

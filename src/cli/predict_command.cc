@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "cli/default_model.h"
 #include "senti/classifier.h"
 #include "senti/error.h"
@@ -21,6 +22,7 @@ struct PredictOptions {
   std::size_t max_length = 0;
   int threads = 0;
   std::string precision = "auto";
+  std::string device = "auto";
   std::size_t batch_size = 32;
   std::vector<std::string> texts;
 };
@@ -78,6 +80,7 @@ int run_predict(const PredictOptions& options) {
   classifier_options.max_length = options.max_length;
   classifier_options.num_threads = options.threads;
   classifier_options.precision = options.precision;
+  classifier_options.device = options.device;
   Classifier classifier = Classifier::load(resolve_model(options.model), classifier_options);
   bool ok = true;
   if (!options.texts.empty()) {
@@ -106,9 +109,10 @@ Action add_predict_command(CLI::App& app) {
   CLI::App* cmd = app.add_subcommand("predict", "Classify texts (arguments, or one per line on stdin); prints one JSON line per text");
   cmd->add_option("--model,-m", options->model, "Model folder (Hugging Face checkpoint); default: the embedded model");
   cmd->add_option("--max-length", options->max_length, "Truncate to this many tokens (default: the model's maximum)");
+  add_device_option(cmd, options->device);
   cmd->add_option("--threads", options->threads, "Compute threads (default: all cores)")->check(CLI::NonNegativeNumber);
-  cmd->add_option("--precision", options->precision, "fp32, bf16, int8 or auto (default: auto)")
-      ->check(CLI::IsMember({"auto", "fp32", "bf16", "int8"}));
+  cmd->add_option("--precision", options->precision, "fp32, bf16, int8 or auto (default: auto); fp16 on CUDA")
+      ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16", "int8"}));
   cmd->add_option("--batch-size", options->batch_size, "Texts per batch when reading stdin")->check(CLI::Range(1, 4096));
   cmd->add_option("texts", options->texts, "Texts to classify; none: read lines from stdin");
   return [options] { return run_predict(*options); };

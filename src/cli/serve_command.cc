@@ -3,6 +3,7 @@
 #include <string>
 
 #include "cli/commands.h"
+#include "cli/device_option.h"
 #include "cli/default_model.h"
 #include "serving/options.h"
 
@@ -24,9 +25,10 @@ Action add_serve_command(CLI::App& app) {
   cmd->add_option("--model,-m", o->model, "Model folder or file; default: the embedded model");
   cmd->add_option("--host", s.host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port,-p", s.port, "Port (0: any free port, printed in the start log line)")->capture_default_str();
-  cmd->add_option("--precision", s.precision, "fp32, bf16, int8 or auto")
-      ->check(CLI::IsMember({"auto", "fp32", "bf16", "int8"}))
+  cmd->add_option("--precision", s.precision, "fp32, bf16, int8 or auto; fp16 on CUDA")
+      ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16", "int8"}))
       ->capture_default_str();
+  add_device_option(cmd, s.device);
   cmd->add_option("--threads", s.threads, "Compute threads of the engine (0: all cores)")
       ->check(CLI::NonNegativeNumber)
       ->capture_default_str();
@@ -35,12 +37,10 @@ Action add_serve_command(CLI::App& app) {
       ->capture_default_str();
   cmd->add_option("--max-length", s.max_length, "Truncate texts to this many tokens (0: the model's maximum)")
       ->capture_default_str();
-  cmd->add_option("--max-batch-tokens", s.max_batch_tokens, "Token budget of one engine batch")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24))
-      ->capture_default_str();
-  cmd->add_option("--max-batch-requests", s.max_batch_requests, "Most texts in one engine batch")
-      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 16))
-      ->capture_default_str();
+  cmd->add_option("--max-batch-tokens", s.max_batch_tokens, "Token budget of one engine batch (default: 8192 on the CPU, 16384 on CUDA)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 24));
+  cmd->add_option("--max-batch-requests", s.max_batch_requests, "Most texts in one engine batch (default: 64 on the CPU, 256 on CUDA)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 16));
   cmd->add_option("--max-batch-delay-us", s.max_batch_delay_us,
                   "Wait up to this long for a fuller batch (0: never wait when the engine is idle)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{10000000}))

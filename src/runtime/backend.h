@@ -29,13 +29,15 @@ class Backend {
   virtual void forward(const PackedBatch& batch, float* logits) = 0;
   // e.g. "cpu-int8-onednn (matmul brg:avx512_core_vnni, kernels avx512)": device, precision, ISA.
   virtual std::string name() const = 0;
-  // "fp32", "bf16" or "int8": what the encoder's matmuls run in.
+  // "fp32", "bf16", "fp16" or "int8": what the encoder's matmuls run in.
   virtual std::string precision() const = 0;
+  // The largest number of tokens the caller should pass to one forward() (bigger batches are split).
+  virtual std::size_t max_tokens_per_forward() const { return 2048; }
 };
 
 struct BackendOptions {
   int num_threads = 0;            // 0: all cores
-  std::string precision = "auto";  // fp32 | bf16 | int8 | auto
+  std::string precision = "auto";  // fp32 | bf16 | int8 | auto (CPU); fp32 | fp16 | bf16 | auto (CUDA)
 };
 
 namespace model {
@@ -51,5 +53,24 @@ std::unique_ptr<Backend> make_cpu_backend(const Checkpoint& checkpoint, const Ba
 struct BertConfig;
 std::unique_ptr<Backend> make_cpu_backend(std::shared_ptr<const model::CompiledFile> file, const BertConfig& config,
                                           const BackendOptions& options);
+
+// Whether this build has the CUDA backend and the host a GPU it can use (CUDA runtime: device count > 0
+// and a driver new enough). Computed once per process; never throws.
+struct CudaAvailability {
+  bool built = false;   // senti was built with SENTI_CUDA
+  bool usable = false;  // built, and at least one device answers
+  std::string reason;   // why not usable ("built without CUDA", "no CUDA driver", ...); empty when usable
+};
+const CudaAvailability& cuda_availability();
+
+// "cpu" or "cuda" for a --device value: "cpu", "cuda", or "auto" (CUDA when usable and it runs
+// `precision`, i.e. not int8). Throws InvalidInputError for another value and ModelError for "cuda"
+// when CUDA is not usable (the message says why).
+std::string resolve_device(const std::string& requested, const std::string& precision);
+
+// The CUDA backend: weights uploaded to the GPU once (the checkpoint may be dropped afterwards).
+// Precision fp32, fp16, bf16 or auto (fp16). Throws ModelError when CUDA is not usable, InvalidInputError
+// for a precision it does not run (int8).
+std::unique_ptr<Backend> make_cuda_backend(const Checkpoint& checkpoint, const BackendOptions& options);
 
 }  // namespace senti

@@ -14,12 +14,6 @@
 namespace senti {
 namespace {
 
-// Largest number of tokens run through the backend in one forward call; bigger inputs are split (at
-// sequence boundaries) so memory stays bounded whatever the caller passes. 2048 rows already keep the
-// matmuls at full speed: against 16384, serving rbt3 int8 under 64 connections kept its throughput
-// (488 vs 481 req/s) while peak RSS fell from 345 to 241 MB (compiled file) and 430 to 323 MB (folder).
-constexpr std::size_t kMaxTokensPerForward = 2048;
-
 }  // namespace
 
 struct Classifier::State {
@@ -27,6 +21,7 @@ struct Classifier::State {
   BertConfig config;
   BertTokenizer tokenizer;
   std::unique_ptr<Backend> backend;
+  std::string device = "cpu";
 };
 
 Classifier::Classifier() = default;
@@ -58,7 +53,15 @@ Classifier Classifier::load(const std::filesystem::path& model_path, const Class
   backend_options.num_threads = options.num_threads;
   backend_options.precision = options.precision;
   Classifier classifier;
-  if (model::is_compiled_model_file(model_path)) {
+  const bool compiled_file = model::is_compiled_model_file(model_path);
+  std::string device = resolve_device(options.device, options.precision);
+  if (compiled_file && device == "cuda") {
+    if (options.device == "cuda")
+      throw ModelError(model_path.string() + " is compiled for the CPU (senti compile); the CUDA backend loads "
+                       "checkpoint folders: pass the folder, or --device cpu");
+    device = "cpu";  // auto: a compiled file runs where it was compiled for
+  }
+  if (compiled_file) {
     auto file = model::CompiledFile::open(model_path);
     const std::string origin = model_path.string();
     BertConfig config;
@@ -72,7 +75,7 @@ Classifier Classifier::load(const std::filesystem::path& model_path, const Class
     classifier.max_length_ = resolve_max_length(options, tokenizer, config);
     auto backend = make_cpu_backend(std::move(file), config, backend_options);
     classifier.state_ = std::unique_ptr<State>(
-        new State{std::nullopt, std::move(config), std::move(tokenizer), std::move(backend)});
+        new State{std::nullopt, std::move(config), std::move(tokenizer), std::move(backend), "cpu"});
     return classifier;
   }
   Checkpoint checkpoint = Checkpoint::load(model_path);
@@ -80,8 +83,15 @@ Classifier Classifier::load(const std::filesystem::path& model_path, const Class
   BertTokenizer tokenizer = BertTokenizer::from_folder(model_path, config.max_position_embeddings);
   check_vocab(tokenizer, config, model_path.string() + "/vocab.txt");
   classifier.max_length_ = resolve_max_length(options, tokenizer, config);
+  if (device == "cuda") {
+    // The weights live on the GPU once uploaded: the checkpoint's mapping is not kept.
+    auto backend = make_cuda_backend(checkpoint, backend_options);
+    classifier.state_ = std::unique_ptr<State>(
+        new State{std::nullopt, config, std::move(tokenizer), std::move(backend), "cuda"});
+    return classifier;
+  }
   classifier.state_ =
-      std::unique_ptr<State>(new State{std::move(checkpoint), config, std::move(tokenizer), nullptr});
+      std::unique_ptr<State>(new State{std::move(checkpoint), config, std::move(tokenizer), nullptr, "cpu"});
   classifier.state_->backend = make_cpu_backend(*classifier.state_->checkpoint, backend_options);
   return classifier;
 }
@@ -89,6 +99,7 @@ Classifier Classifier::load(const std::filesystem::path& model_path, const Class
 const BertConfig& Classifier::config() const { return state_->config; }
 const BertTokenizer& Classifier::tokenizer() const { return state_->tokenizer; }
 std::string Classifier::backend_name() const { return state_->backend->name(); }
+std::string Classifier::device() const { return state_->device; }
 std::string Classifier::precision() const { return state_->backend->precision(); }
 
 std::vector<Prediction> Classifier::classify(const std::vector<std::string>& texts) {
@@ -119,12 +130,14 @@ std::vector<Prediction> Classifier::classify(const std::vector<Encoding>& encodi
 
   std::vector<Prediction> predictions(encodings.size());
   std::vector<float> logits;
+  // Bigger inputs are split at sequence boundaries so memory stays bounded whatever the caller passes.
+  const std::size_t max_tokens = state_->backend->max_tokens_per_forward();
   std::size_t next = 0;
   while (next < encodings.size()) {
     PackedBatch batch;
     const std::size_t first = next;
     while (next < encodings.size() &&
-           (next == first || batch.num_tokens() + encodings[next].input_ids.size() <= kMaxTokensPerForward)) {
+           (next == first || batch.num_tokens() + encodings[next].input_ids.size() <= max_tokens)) {
       const Encoding& e = encodings[next++];
       batch.input_ids.insert(batch.input_ids.end(), e.input_ids.begin(), e.input_ids.end());
       batch.token_type_ids.insert(batch.token_type_ids.end(), e.token_type_ids.begin(), e.token_type_ids.end());

@@ -8,6 +8,8 @@
 
 #include <oneapi/dnnl/dnnl.hpp>
 
+#include "runtime/cuda_info.h"
+
 namespace senti {
 namespace {
 
@@ -93,6 +95,7 @@ HostInfo detect_host() {
   info.onednn_version = std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch);
   info.onednn_isa = isa_name(dnnl::get_effective_cpu_isa());
   detect_gpus(info);
+  detect_cuda_runtime(info);
   return info;
 }
 

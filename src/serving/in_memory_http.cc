@@ -129,7 +129,7 @@ InMemoryServer::InMemoryServer(ServeOptions options)
     : options_(std::move(options)),
       classifier_(Classifier::load(options_.model_dir, classifier_options_of(options_))),
       batcher_(
-          batch_options_of(options_),
+          batch_options_of(options_, classifier_),
           [this](const std::vector<Encoding>& encodings) { return classifier_.classify(encodings); },
           [this](const BatchStats& stats) {
             metrics_.observe_batch(stats.items, stats.tokens);

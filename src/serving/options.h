@@ -16,8 +16,8 @@ struct ServeOptions {
   std::filesystem::path model_dir;
   std::string host = "127.0.0.1";
   std::uint16_t port = 8888;  // 0: any free port (the start log line names it)
-  std::size_t max_batch_tokens = 8192;
-  std::size_t max_batch_requests = 64;
+  std::size_t max_batch_tokens = 0;    // 0: 8192 on the CPU, 16384 on CUDA (the GPU wants bigger batches)
+  std::size_t max_batch_requests = 0;  // 0: 64 on the CPU, 256 on CUDA
   std::int64_t max_batch_delay_us = 0;
   std::size_t max_concurrent_requests = 512;
   std::size_t max_client_batch_size = 32;
@@ -25,6 +25,7 @@ struct ServeOptions {
   std::size_t max_length = 0;  // 0: the model's
   int threads = 0;             // engine compute threads, 0: all cores
   std::string precision = "auto";
+  std::string device = "auto";  // cpu | cuda | auto
   int io_threads = 0;          // network/tokenization threads, 0: automatic
   std::string log_format = "text";
   int summary_interval_s = 60;
@@ -37,7 +38,7 @@ struct ServeOptions {
 
 // The parts of the serving stack as `senti serve` sets them up from its options.
 ClassifierOptions classifier_options_of(const ServeOptions& options);
-BatchOptions batch_options_of(const ServeOptions& options);
+BatchOptions batch_options_of(const ServeOptions& options, const Classifier& classifier);
 ServiceSettings service_settings_of(const ServeOptions& options, const Classifier& classifier);
 
 // Loads the model, serves until SIGTERM/SIGINT, drains in-flight requests. Returns the exit status.

@@ -56,13 +56,16 @@ ClassifierOptions classifier_options_of(const ServeOptions& options) {
   classifier_options.max_length = options.max_length;
   classifier_options.num_threads = options.threads;
   classifier_options.precision = options.precision;
+  classifier_options.device = options.device;
   return classifier_options;
 }
 
-BatchOptions batch_options_of(const ServeOptions& options) {
+BatchOptions batch_options_of(const ServeOptions& options, const Classifier& classifier) {
   BatchOptions batch_options;
-  batch_options.max_batch_tokens = options.max_batch_tokens;
-  batch_options.max_batch_requests = options.max_batch_requests;
+  // Unset (0) limits default by device: a GPU wants larger batches than the CPU.
+  const bool gpu = classifier.device() == "cuda";
+  batch_options.max_batch_tokens = options.max_batch_tokens > 0 ? options.max_batch_tokens : gpu ? 16384 : 8192;
+  batch_options.max_batch_requests = options.max_batch_requests > 0 ? options.max_batch_requests : gpu ? 256 : 64;
   batch_options.max_batch_delay = std::chrono::microseconds(options.max_batch_delay_us);
   return batch_options;
 }
@@ -77,7 +80,7 @@ ServiceSettings service_settings_of(const ServeOptions& options, const Classifie
   settings.max_client_batch_size = options.max_client_batch_size;
   settings.payload_limit = options.payload_limit;
   settings.ui = options.ui;
-  settings.batch = batch_options_of(options);
+  settings.batch = batch_options_of(options, classifier);
   return settings;
 }
 
@@ -92,7 +95,7 @@ int run_server(const ServeOptions& options) {
 
   Metrics metrics;
   Batcher batcher(
-      batch_options_of(options), [&classifier](const std::vector<Encoding>& encodings) { return classifier.classify(encodings); },
+      batch_options_of(options, classifier), [&classifier](const std::vector<Encoding>& encodings) { return classifier.classify(encodings); },
       [&metrics](const BatchStats& stats) {
         metrics.observe_batch(stats.items, stats.tokens);
         metrics.observe_inference(stats.inference_ms / 1000.0);
@@ -126,6 +129,7 @@ int run_server(const ServeOptions& options) {
              {"max_length", classifier.max_length()},
              {"precision", settings.precision},
              {"backend", classifier.backend_name()},
+             {"device", classifier.device()},
              {"io_threads", io_threads},
              {"load_ms", load_ms},
              {"version", options.version}});

@@ -23,6 +23,10 @@ class CpuBackend final : public Backend {
   void forward(const PackedBatch& batch, float* logits) override;
   std::string name() const override;
   std::string precision() const override { return precision_name(model_.precision); }
+  // 2048 rows already keep the matmuls at full speed: against 16384, serving rbt3 int8 under 64
+  // connections kept its throughput (488 vs 481 req/s) while peak RSS fell from 345 to 241 MB
+  // (compiled file) and 430 to 323 MB (folder).
+  std::size_t max_tokens_per_forward() const override { return 2048; }
 
  private:
   void ensure_capacity(std::size_t tokens, std::size_t sequences);

@@ -26,6 +26,7 @@ Precision parse_precision(const std::string& name, const CpuFeatures& features) 
   if (name == "fp32") return Precision::kFp32;
   if (name == "bf16") return Precision::kBf16;
   if (name == "int8") return Precision::kInt8;
+  if (name == "fp16") throw InvalidInputError("precision fp16 runs on CUDA only (--device cuda); the CPU runs fp32, bf16 or int8");
   throw InvalidInputError("unknown precision '" + name + "' (expected fp32, bf16, int8 or auto)");
 }
 

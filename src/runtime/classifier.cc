@@ -10,6 +10,7 @@
 #include "runtime/cpu/softmax.h"
 #include "senti/checkpoint.h"
 #include "senti/error.h"
+#include "senti/text_rules.h"
 
 namespace senti {
 namespace {
@@ -38,6 +39,12 @@ namespace {
 
 std::size_t resolve_max_length(const ClassifierOptions& options, const BertTokenizer& tokenizer,
                                const BertConfig& config) {
+  // An explicit max_length the model cannot take is an error; the tokenizer's own default (often a huge
+  // placeholder in tokenizer_config.json) is capped quietly.
+  if (options.max_length > config.max_position_embeddings)
+    throw InvalidInputError("max_length " + std::to_string(options.max_length) +
+                            " is over the model's maximum input length (max_position_embeddings " +
+                            std::to_string(config.max_position_embeddings) + "); use at most that");
   const std::size_t max_length = std::min(options.max_length ? options.max_length : tokenizer.options().model_max_length,
                                           config.max_position_embeddings);
   if (max_length < 2) throw InvalidInputError("max_length must be at least 2 ([CLS] and [SEP])");
@@ -94,7 +101,7 @@ std::string Classifier::precision() const { return state_->backend->precision();
 std::vector<Prediction> Classifier::classify(const std::vector<std::string>& texts) {
   std::vector<Encoding> encodings;
   encodings.reserve(texts.size());
-  for (const auto& text : texts) encodings.push_back(state_->tokenizer.encode(text, std::nullopt, max_length_));
+  for (const auto& text : texts) encodings.push_back(encode_nonempty(state_->tokenizer, text, std::nullopt, max_length_));
   return classify(encodings);
 }
 

@@ -30,6 +30,15 @@ namespace http = beast::http;
 using tcp = asio::ip::tcp;
 using boost::system::error_code;
 
+// The request line and headers may take this many bytes.
+constexpr std::size_t kHeaderLimit = 48 * 1024;
+// The read buffer's bound. It also caps a chunk header line (chunk extensions included) and the trailer
+// section; it stays below 65,535 bytes so that no header or trailer field can reach Beast's own field
+// size limit (which throws std::length_error instead of reporting an error).
+constexpr std::size_t kMaxBufferedBytes = 64 * 1024 - 1;
+// Chunk extensions are ignored; a chunk header line may carry this much of them.
+constexpr std::size_t kMaxChunkExtension = 4096;
+
 // One client connection. Reads a request, hands it to the Service, writes the answer, repeats while the
 // client keeps the connection alive. Every socket operation has a deadline, so a slow or silent client
 // only ever holds its own connection.
@@ -60,7 +69,9 @@ class Session : public std::enable_shared_from_this<Session> {
   void linger_close();
 
   beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
+  // Bounded: a request line plus headers, a chunk header with its extensions, or the trailer section
+  // must each fit (a longer one is refused), so no part of a request can grow memory past this.
+  beast::flat_buffer buffer_{kMaxBufferedBytes};
   std::optional<http::request_parser<http::string_body>> parser_;
   std::shared_ptr<http::response<http::string_body>> response_;
   HttpServer& server_;
@@ -105,8 +116,11 @@ void Session::close() {
 void Session::read_header() {
   if (closed_) return;
   parser_.emplace();
-  parser_->header_limit(64 * 1024);
+  parser_->header_limit(kHeaderLimit);
   parser_->body_limit(server_.options().payload_limit);
+  parser_->on_chunk_header([](std::uint64_t, beast::string_view extensions, error_code& ec) {
+    if (extensions.size() > kMaxChunkExtension) ec = http::error::bad_chunk_extension;
+  });
   stream_.expires_after(std::chrono::seconds(server_.options().read_timeout_s));
   http::async_read_header(stream_, buffer_, *parser_,
                           [self = shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });
@@ -116,7 +130,9 @@ void Session::on_header(error_code ec) {
   if (ec == http::error::body_limit)
     return reject(413, "the body is over the limit of " + std::to_string(server_.options().payload_limit) +
                            " bytes (--payload-limit)", "validation");
-  if (ec == http::error::header_limit) return reject(431, "the request headers are too large", "validation");
+  if (ec == http::error::header_limit || ec == http::error::buffer_overflow)
+    return reject(431, "the request headers are over the limit of " + std::to_string(kHeaderLimit) + " bytes",
+                  "validation");
   if (ec && is_parse_error(ec) && ec != http::error::end_of_stream && ec != http::error::partial_message)
     return reject(400, "malformed HTTP request: " + ec.message(), "validation");
   if (ec) return close();  // the client left, timed out, or we are closing
@@ -147,6 +163,10 @@ void Session::on_body(error_code ec) {
   if (ec == http::error::body_limit)
     return reject(413, "the body is over the limit of " + std::to_string(server_.options().payload_limit) +
                            " bytes (--payload-limit)", "validation");
+  if (ec == http::error::buffer_overflow || ec == http::error::bad_chunk_extension)
+    return reject(400, "a chunk header or the trailer section is over the limit of " +
+                           std::to_string(kMaxChunkExtension) + " bytes of chunk extensions / " +
+                           std::to_string(kMaxBufferedBytes) + " bytes in all", "validation");
   if (ec && is_parse_error(ec) && ec != http::error::end_of_stream && ec != http::error::partial_message)
     return reject(400, "malformed HTTP request: " + ec.message(), "validation");
   if (ec) return close();
@@ -158,7 +178,8 @@ void Session::dispatch() {
   parser_.reset();
   busy_ = true;
   stream_.expires_never();  // the answer may wait for the engine; the client's read deadline is its own
-  HttpRequest req{std::string(request.method_string()), std::string(request.target()), std::move(request.body())};
+  HttpRequest req{std::string(request.method_string()), std::string(request.target()), std::move(request.body()),
+                  std::string(request[http::field::content_type]), std::string(request[http::field::content_encoding])};
   auto self = shared_from_this();
   const bool head = request.method() == http::verb::head;
   server_.service().handle(
@@ -257,14 +278,26 @@ void HttpServer::accept() {
       socket.set_option(tcp::no_delay(true), ignored);
       std::make_shared<Session>(std::move(socket), *this)->start();
     } else if (ec != asio::error::operation_aborted) {
-      log_event(spdlog::level::warn, "accept failed", {{"error", ec.message()}});
-      // Out of file descriptors and the like: retry shortly instead of spinning.
-      auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(50));
+      note_accept_failure(ec);
+      // Out of file descriptors and the like: back off (up to a second) instead of spinning; the
+      // pending connections wait in the listen backlog.
+      auto timer = std::make_shared<asio::steady_timer>(io_, accept_backoff_);
+      accept_backoff_ = std::min<std::chrono::milliseconds>(accept_backoff_ * 2, std::chrono::seconds(1));
       timer->async_wait([this, timer](error_code) { accept(); });
       return;
     }
+    accept_backoff_ = kMinAcceptBackoff;
     accept();
   });
+}
+
+void HttpServer::note_accept_failure(const error_code& ec) {
+  ++accept_failures_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_accept_log_ < std::chrono::seconds(1)) return;
+  last_accept_log_ = now;
+  log_event(spdlog::level::warn, "accept failed",
+            {{"error", ec.message()}, {"failures", std::exchange(accept_failures_, 0)}, {"connections", sessions()}});
 }
 
 std::vector<std::shared_ptr<Session>> HttpServer::live_sessions() {

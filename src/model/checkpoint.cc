@@ -196,7 +196,7 @@ TensorMap read_shards(const std::filesystem::path& dir, const std::string& index
   std::map<std::string, std::vector<std::string>> shards;  // shard file -> tensors the index puts there
   for (const auto& [tensor, file] : map->items()) {
     if (!file.is_string()) throw ModelError(origin + ": \"weight_map\"[\"" + excerpt(tensor) + "\"] is not a file name");
-    const std::string name = file.get<std::string>();
+    const std::string name = file.template get<std::string>();
     if (name.empty() || name.find('/') != std::string::npos || name.find('\\') != std::string::npos || name == "..")
       throw ModelError(origin + ": shard \"" + excerpt(name) + "\" is not a file name inside the model folder");
     shards[name].push_back(tensor);

@@ -68,6 +68,14 @@ class Session : public std::enable_shared_from_this<Session> {
   void close();
   void linger_close();
 
+  // Refuses a chunk whose extensions are over kMaxChunkExtension (the parser keeps a reference to it).
+  struct ChunkExtensionLimit {
+    void operator()(std::uint64_t, beast::string_view extensions, error_code& ec) const {
+      if (extensions.size() > kMaxChunkExtension) ec = http::error::bad_chunk_extension;
+    }
+  };
+
+  ChunkExtensionLimit chunk_extension_limit_;
   beast::tcp_stream stream_;
   // Bounded: a request line plus headers, a chunk header with its extensions, or the trailer section
   // must each fit (a longer one is refused), so no part of a request can grow memory past this.
@@ -118,9 +126,7 @@ void Session::read_header() {
   parser_.emplace();
   parser_->header_limit(kHeaderLimit);
   parser_->body_limit(server_.options().payload_limit);
-  parser_->on_chunk_header([](std::uint64_t, beast::string_view extensions, error_code& ec) {
-    if (extensions.size() > kMaxChunkExtension) ec = http::error::bad_chunk_extension;
-  });
+  parser_->on_chunk_header(chunk_extension_limit_);
   stream_.expires_after(std::chrono::seconds(server_.options().read_timeout_s));
   http::async_read_header(stream_, buffer_, *parser_,
                           [self = shared_from_this()](error_code ec, std::size_t) { self->on_header(ec); });

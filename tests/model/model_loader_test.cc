@@ -223,7 +223,7 @@ TEST(ModelConfig, RejectsStaleLabelDisplay) {
   EXPECT_THAT(msg, HasSubstr("stale/config.json"));
   EXPECT_THAT(msg, HasSubstr("senti_label_display"));
   EXPECT_THAT(msg, HasSubstr("2 of the 3 labels"));
-  EXPECT_THAT(msg, HasSubstr("neutral")) << "names the label without a display name... or its id";
+  EXPECT_THAT(msg, HasSubstr("id 2 (\"positive\")"));  // the label left without a display name
 }
 
 TEST(ModelConfig, RejectsLabelMismatch) {

@@ -272,12 +272,18 @@ TEST(ServeSignals, ClosedLogPipeDoesNotKillTheServer) {
     ::_exit(127);
   }
   ::close(pipefd[1]);
-  // Read the start line (head -1), then close the pipe.
+  // Read up to the start line (as `head` would), then close the pipe.
   std::string line;
+  json start;
   char c;
-  while (::read(pipefd[0], &c, 1) == 1 && c != '\n') line += c;
+  while (!start.is_object() || start.value("message", "") != "senti serve listening") {
+    line.clear();
+    ssize_t got = 0;
+    while ((got = ::read(pipefd[0], &c, 1)) == 1 && c != '\n') line += c;
+    if (got != 1) break;
+    start = json::parse(line, nullptr, false);
+  }
   ::close(pipefd[0]);
-  const json start = json::parse(line, nullptr, false);
   ASSERT_TRUE(start.is_object()) << line;
   const auto port = start.value("port", std::uint16_t{0});
   ASSERT_NE(port, 0) << line;
@@ -328,13 +334,13 @@ std::vector<std::future<HttpResult>> flood(ServerProcess& server, int clients) {
 
 // --drain-timeout 1 used to log "drain timeout" and exit only after the whole queue (~20 s) was run.
 TEST(ServeSignals, DrainTimeoutBoundsTheExit) {
-  ServerProcess server({"--model", kDefaultModel, "--drain-timeout", "1", "--max-batch-tokens", "1024"});
+  ServerProcess server({"--model", kDefaultModel, "--drain-timeout", "1", "--max-batch-tokens", "600"});
   ASSERT_NE(server.port(), 0);
   auto pending = flood(server, 8);  // 256 texts of ~500 tokens: many seconds of work on one thread
   const auto signalled = std::chrono::steady_clock::now();
   EXPECT_EQ(server.stop(SIGTERM, 60s), 0) << server.log();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - signalled).count();
-  EXPECT_LT(seconds, 1.0 + 3.0) << server.log();
+  EXPECT_LT(seconds, 1.0 + 4.0) << server.log();
   int unavailable = 0;
   for (auto& p : pending) {
     const HttpResult r = p.get();
@@ -347,7 +353,7 @@ TEST(ServeSignals, DrainTimeoutBoundsTheExit) {
 }
 
 TEST(ServeSignals, SecondSignalExitsAtOnce) {
-  ServerProcess server({"--model", kDefaultModel, "--drain-timeout", "120", "--max-batch-tokens", "1024"});
+  ServerProcess server({"--model", kDefaultModel, "--drain-timeout", "120", "--max-batch-tokens", "600"});
   ASSERT_NE(server.port(), 0);
   auto pending = flood(server, 8);
   const auto signalled = std::chrono::steady_clock::now();
@@ -355,7 +361,7 @@ TEST(ServeSignals, SecondSignalExitsAtOnce) {
   std::this_thread::sleep_for(300ms);
   EXPECT_EQ(server.stop(SIGINT, 60s), 0) << server.log();
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - signalled).count();
-  EXPECT_LT(seconds, 3.5) << server.log();
+  EXPECT_LT(seconds, 4.0) << server.log();
   for (auto& p : pending) p.wait();
   EXPECT_NE(server.log().find("second signal"), std::string::npos) << server.log();
 }

@@ -19,6 +19,7 @@
 #include <nlohmann/json.hpp>
 
 #include "serving/http_client.h"
+#include "serving/ranked_answers.h"
 #include "serving/raw_socket.h"
 #include "serving/server_process.h"
 
@@ -53,19 +54,6 @@ struct Reference {
   double score = 0;
 };
 
-double score_of(const json& ranked, const std::string& label) {
-  for (const auto& e : ranked)
-    if (e["label"] == label) return e["score"].get<double>();
-  return NAN;
-}
-
-bool same_ranked(const json& a, const json& b) {
-  if (!a.is_array() || !b.is_array() || a.size() != b.size()) return false;
-  for (const auto& e : a)
-    if (!(std::abs(score_of(b, e["label"]) - e["score"].get<double>()) < 1e-4)) return false;
-  return true;
-}
-
 // One request of a random kind for text i; true when it was answered 200 with the reference answer.
 bool check_one(HttpClient& c, std::mt19937& rng, const std::vector<std::string>& texts,
                const std::vector<Reference>& ref, std::string& why) {
@@ -82,7 +70,7 @@ bool check_one(HttpClient& c, std::mt19937& rng, const std::vector<std::string>&
     }
     case 1: {
       const HttpResult r = c.post("/predict", json{{"inputs", texts[i]}, {"raw_scores", true}}.dump());
-      if (r.status == 200 && same_ranked(r.json(), ref[i].logits)) return true;
+      if (r.status == 200 && same_ranked_answer(r.json(), ref[i].logits)) return true;
       why = "TEI " + std::to_string(r.status) + " " + r.error + " " + r.body.substr(0, 200);
       return false;
     }
@@ -90,8 +78,8 @@ bool check_one(HttpClient& c, std::mt19937& rng, const std::vector<std::string>&
       const std::size_t j = (i + 1 + rng() % (texts.size() - 1)) % texts.size();
       const HttpResult r = c.post("/predict", json{{"inputs", {texts[i], texts[j]}}, {"raw_scores", true}}.dump());
       const json a = r.json();
-      if (r.status == 200 && a.is_array() && a.size() == 2 && same_ranked(a[0], ref[i].logits) &&
-          same_ranked(a[1], ref[j].logits))
+      if (r.status == 200 && a.is_array() && a.size() == 2 && same_ranked_answer(a[0], ref[i].logits) &&
+          same_ranked_answer(a[1], ref[j].logits))
         return true;
       why = "TEI batch " + std::to_string(r.status) + " " + r.error + " " + r.body.substr(0, 200);
       return false;

@@ -138,7 +138,7 @@ TEST(CliClassify, InvalidUtf8InAJsonlLineGetsAnErrorRow) {
 TEST(CliErrors, HugeMalformedLinesAreQuotedBriefly) {
   TempDir tmp;
   const std::string in = tmp.file("in.jsonl"), out = tmp.file("out.jsonl");
-  write(in, "{\"text\": \"ok\"}\n{\"text\": \"" + std::string(5 << 20, 'a') + " oops\n");
+  write(in, "{\"text\": \"ok\", \"label\": 1}\n{\"text\": \"" + std::string(5 << 20, 'a') + " oops\n");
   for (const std::string& cmd :
        {kSenti + " classify --model " + kTiny + " --input " + in + " --output " + out,
         kSenti + " eval --model " + kTiny + " --data " + in,

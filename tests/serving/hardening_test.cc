@@ -164,7 +164,7 @@ TEST_F(ServeHostile, WrongJsonTypesAre400NotInternalErrors) {
 // One rule for every API: a text with no tokens after BERT's text cleaning is 422 "the text is empty".
 TEST_F(ServeHostile, TextsWithoutTokensAre422Everywhere) {
   HttpClient c(server_->port());
-  for (const std::string text : {std::string(""), std::string("   "), std::string("\0\xE2\x80\x8B", 4),
+  for (const std::string& text : {std::string(""), std::string("   "), std::string("\0\xE2\x80\x8B", 4),
                                  std::string("\t\r\n\xE2\x80\x8B\xE2\x80\x8B")}) {
     const std::string shown = json(text).dump();
     for (const HttpResult& r :
@@ -190,7 +190,7 @@ TEST_F(ServeHostile, ContentTypeMustBeJson) {
                                                                  R"({"inputs":[]})"));
     EXPECT_EQ(http_status_of(k), 415) << type << ": " << k.substr(0, 300);
   }
-  for (const std::string headers : {std::string(), std::string("Content-Type: application/json\r\n"),
+  for (const std::string& headers : {std::string(), std::string("Content-Type: application/json\r\n"),
                                     std::string("Content-Type: Application/JSON; charset=utf-8\r\n"),
                                     std::string("Content-Type: application/vnd.api+json\r\n")}) {
     const std::string a = raw_exchange(server_->port(), raw_post("/predict", headers, body));
@@ -247,9 +247,11 @@ TEST_F(ServeHostile, InfoDoesNotExposeTheModelPath) {
 // Error messages quote at most ~200 bytes of what the client sent.
 TEST_F(ServeHostile, ErrorMessagesQuoteLittleOfTheInput) {
   HttpClient c(server_->port());
-  const std::string long_path = "/" + std::string(20000, 'p');
-  for (const HttpResult& r : {c.get(long_path), c.get("/v2/models/" + std::string(20000, 'm')),
-                              c.post("/predict", "{\"inputs\": \"" + std::string(40000, 'x') + "\" oops}"),
+  std::string long_path(20001, 'p'), long_model = "/v2/models/", bad_json = "{\"inputs\": \"";
+  long_path[0] = '/';
+  long_model.append(20000, 'm');
+  bad_json.append(40000, 'x').append("\" oops}");
+  for (const HttpResult& r : {c.get(long_path), c.get(long_model), c.post("/predict", bad_json),
                               c.post("/predict", std::string(40000, 'x'))}) {
     EXPECT_GE(r.status, 400);
     EXPECT_LT(r.json().value("error", "").size(), 400u) << r.body.substr(0, 500);
@@ -407,7 +409,7 @@ TEST(ServeLimits, AcceptFailuresAreThrottledAndTheServerRecovers) {
 }
 
 TEST(ServeCli, MaxLengthAboveTheModelIsAnError) {
-  const std::string cmd = std::string(SENTI_EXE) + " serve --port 0 --model " + SENTI_TEST_DATA_DIR +
+  const std::string cmd = "timeout 30 " + std::string(SENTI_EXE) + " serve --port 0 --model " + SENTI_TEST_DATA_DIR +
                           "/models/tiny --max-length 600 2>&1";
   FILE* p = ::popen(cmd.c_str(), "r");
   ASSERT_NE(p, nullptr);

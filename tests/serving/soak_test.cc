@@ -9,6 +9,7 @@
 #include <atomic>
 #include <chrono>
 #include <cmath>
+#include <iostream>
 #include <mutex>
 #include <random>
 #include <string>
@@ -179,13 +180,19 @@ TEST(ServeSoak, SixtyFourClientsWithIdleAndSlowConnections) {
   std::string first_wrong;
   const auto end = std::chrono::steady_clock::now() + kLoadTime;
   std::vector<std::thread> clients;
+  std::vector<double> client_ms;  // every load request's latency
+  std::mutex client_ms_mutex;
   for (int t = 0; t < kClients; ++t) {
     clients.emplace_back([&, t] {
       HttpClient c(server.port(), 30s);
       std::mt19937 rng(static_cast<unsigned>(t));
       std::string why;
+      std::vector<double> mine;
       while (std::chrono::steady_clock::now() < end) {
-        if (check_one(c, rng, texts, ref, why)) {
+        const auto t0 = std::chrono::steady_clock::now();
+        const bool good = check_one(c, rng, texts, ref, why);
+        mine.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+        if (good) {
           ++ok;
         } else {
           ++wrong;
@@ -193,6 +200,8 @@ TEST(ServeSoak, SixtyFourClientsWithIdleAndSlowConnections) {
           if (first_wrong.empty()) first_wrong = why;
         }
       }
+      std::lock_guard lock(client_ms_mutex);
+      client_ms.insert(client_ms.end(), mine.begin(), mine.end());
     });
   }
   // Meanwhile: RSS samples, and the idle/slow connections end at the read timeout.
@@ -212,21 +221,28 @@ TEST(ServeSoak, SixtyFourClientsWithIdleAndSlowConnections) {
   const long rss_end = rss_kb(server.pid());
 
   EXPECT_EQ(wrong.load(), 0) << "first wrong answer: " << first_wrong;
-  EXPECT_GT(ok.load(), 1000) << "hardly any requests were served";
+  EXPECT_GT(ok.load(), 10 * kClients) << "hardly any requests were served";
   EXPECT_EQ(probe_failures.load(), 0);
   ASSERT_FALSE(probe_ms.empty());
+  ASSERT_FALSE(client_ms.empty());
   std::sort(probe_ms.begin(), probe_ms.end());
+  std::sort(client_ms.begin(), client_ms.end());
   const double probe_median = probe_ms[probe_ms.size() / 2];
-  EXPECT_LT(probe_median, 500.0) << "probe median " << probe_median << " ms";
-  EXPECT_LT(probe_ms.back(), 5000.0) << "slowest probe " << probe_ms.back() << " ms";
+  const double client_median = client_ms[client_ms.size() / 2];
+  // Promptly: a new client waits in line with the 64 busy ones (fair queueing), not behind the 2,100
+  // idle and slow connections. On an idle machine both medians are a few milliseconds; on a shared
+  // one they grow together.
+  EXPECT_LT(probe_median, std::max(500.0, 3.0 * client_median))
+      << "probe median " << probe_median << " ms, load clients' median " << client_median << " ms";
+  EXPECT_LT(probe_ms.back(), std::max(5000.0, 10.0 * client_median)) << "slowest probe " << probe_ms.back() << " ms";
   // The server closed the idle and the slowloris connections at its read timeout.
   EXPECT_EQ(idle_closed, kIdleConnections);
   EXPECT_EQ(slow_closed, kSlowloris);
   // RSS: bounded growth over the run (2,000 connections' buffers included), and back near the start.
   EXPECT_LT(peak_rss.load() - rss_start, 96 * 1024) << "start " << rss_start << " kB, peak " << peak_rss.load();
   EXPECT_LT(rss_end - rss_start, 48 * 1024) << "start " << rss_start << " kB, end " << rss_end;
-  std::cout << "soak: " << ok.load() << " requests in " << kLoadTime.count() << " s, probe median " << probe_median
-            << " ms, max " << probe_ms.back() << " ms; RSS start " << rss_start << " kB, peak " << peak_rss.load()
+  std::cout << "soak: " << ok.load() << " requests in " << kLoadTime.count() << " s, client median " << client_median
+            << " ms, probe median " << probe_median << " ms, max " << probe_ms.back() << " ms; RSS start " << rss_start << " kB, peak " << peak_rss.load()
             << " kB, end " << rss_end << " kB\n";
   EXPECT_EQ(server.stop(SIGTERM), 0) << server.log().substr(0, 2000);
 }

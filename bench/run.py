@@ -19,6 +19,7 @@ import datetime as dt
 import json
 import os
 import platform
+import re
 import shlex
 import shutil
 import subprocess
@@ -289,14 +290,26 @@ def run_http(args, senti: Senti, model: Path, seed_texts: list[str], traffic_tex
     return out
 
 
+def repo_relative(value):
+    """`value` with every path under the repository written relative to its root, so that a committed
+    report names no directory of the machine it ran on."""
+    if isinstance(value, dict):
+        return {k: repo_relative(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [repo_relative(v) for v in value]
+    if isinstance(value, str):
+        return re.sub(re.escape(str(ROOT)) + r"(/|(?![\w.-]))", lambda m: "" if m.group(1) else ".", value)
+    return value
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--quick", action="store_true", help="smoke check: few texts, 1 run, short wrk runs")
     ap.add_argument("--threads", type=int, default=2, help="compute threads for every contender (default 2)")
     ap.add_argument("--runs", type=int, help="timed runs per measurement, medians reported (default 5; quick 1)")
     ap.add_argument("--texts", type=int, help="test.jsonl texts for the traffic workload, 0 = all (default 1000; quick 64)")
-    ap.add_argument("--data", default=str(ROOT.parent / "shared/data/sentiment/test.jsonl"))
-    ap.add_argument("--vocab", default=str(ROOT.parent / "shared/data/vocab/bert-base-chinese-vocab.txt"),
+    ap.add_argument("--data", default=str(ROOT / "data/sentiment/test.jsonl"), help="labelled texts (default: %(default)s)")
+    ap.add_argument("--vocab", default=str(ROOT / "data/vocab/bert-base-chinese-vocab.txt"),
                     help="vocab.txt for the synthetic checkpoint (senti make-model --vocab)")
     ap.add_argument("--senti", default=str(ROOT / "build/senti"))
     ap.add_argument("--work", default=str(HERE / ".work"), help="cache for the checkpoint, ONNX files, inputs")
@@ -353,6 +366,7 @@ def main() -> int:
     results["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     results["environment"]["loadavg_end"] = os.getloadavg()
 
+    results = repo_relative(results)
     (out / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
     (out / "report.md").write_text(report.markdown(results), encoding="utf-8")
     chart_err = report.chart(results, out / "chart.png")

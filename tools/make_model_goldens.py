@@ -14,7 +14,7 @@ Regenerates (run from anywhere, with the repo's venv: .venv/bin/python tools/mak
                                    produces the same checkpoint
 
 Inputs are stored by reference: "dev_lines" are 0-based line indices into
-<shared>/data/sentiment/dev.jsonl whose texts are joined with "" (several lines make the long inputs);
+data/sentiment/dev.jsonl (committed; --dev) whose texts are joined with "" (several lines make the long inputs);
 hand-written inputs are stored literally as "text".
 The weights come from tools/synthetic_weights.py, bit-identical to the C++ generator.
 """
@@ -36,9 +36,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import synthetic_weights as sw  # noqa: E402
 
 REPO = Path(__file__).resolve().parent.parent
-SHARED = REPO.parent / "shared"
-DEV = SHARED / "data/sentiment/dev.jsonl"
-VOCAB = SHARED / "data/vocab/bert-base-chinese-vocab.txt"
+# The committed data (data/README.md); --dev and --vocab override them.
+DEV = REPO / "data/sentiment/dev.jsonl"
+VOCAB = REPO / "data/vocab/bert-base-chinese-vocab.txt"
 LABELS = ["negative", "positive"]
 
 TINY = dict(num_hidden_layers=2, hidden_size=32, num_attention_heads=4, intermediate_size=64)
@@ -298,10 +298,14 @@ def weight_samples(cfg: dict, seed: int, rng: random.Random) -> list[dict]:
 # ----------------------------------------------------------------------------------------------
 
 def main() -> None:
+    global DEV, VOCAB
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--skip-rbt3", action="store_true", help="only the tiny model (fast)")
+    ap.add_argument("--dev", type=Path, default=DEV, help="dev split the inputs' dev_lines index (default: %(default)s)")
+    ap.add_argument("--vocab", type=Path, default=VOCAB, help="bert-base-chinese vocab.txt (default: %(default)s)")
     args = ap.parse_args()
+    DEV, VOCAB = args.dev, args.vocab
     torch.set_num_threads(args.threads)
     torch.manual_seed(0)
 
@@ -344,7 +348,7 @@ def main() -> None:
         head = {
             "model": name, "seed": seed,
             "checkpoint": str(out_dir.relative_to(REPO)),
-            "dev_file": "data/sentiment/dev.jsonl (under the shared folder); dev_lines are 0-based, joined with \"\"",
+            "dev_file": "data/sentiment/dev.jsonl; dev_lines are 0-based, joined with \"\"",
             "reference": f"transformers {__import__('transformers').__version__} BertForSequenceClassification, "
                          f"torch {torch.__version__}, fp32, eager attention; logits of each input alone "
                          "(batch 1, no padding); batches: padded with attention_mask",

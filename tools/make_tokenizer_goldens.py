@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
 """Writes the tokenizer goldens of tests/tokenizer/ with Hugging Face transformers.
 
-    .venv/bin/python tools/make_tokenizer_goldens.py [--shared ../shared] [--out tests/data/tokenizer]
+    .venv/bin/python tools/make_tokenizer_goldens.py [--data data] [--out tests/data/tokenizer]
 
 Outputs (all JSON Lines, first line a header describing how the ids were produced):
   sentiment_ids.jsonl  ids of every text of data/sentiment/{dev,test}.jsonl, stored by file and
                        line number only ({"f": "dev", "n": <0-based line>, "ids": [...]}); the C++
-                       test reads the texts from the shared folder, so the dataset stays out of git.
+                       test reads the texts from the committed data/sentiment/ (--data: its parent).
   hard_cases.jsonl     hand-picked difficult inputs, texts inline, with the exact call.
 
 The reference is transformers' BertTokenizer (backed by the Rust `tokenizers` library).
@@ -254,10 +254,11 @@ def encode(tok, text, pair, max_length):
 def main():
     root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     ap = argparse.ArgumentParser()
-    ap.add_argument("--shared", default=os.path.join(root, "..", "shared"))
+    ap.add_argument("--data", default=os.path.join(root, "data"),
+                    help="folder with vocab/bert-base-chinese-vocab.txt and sentiment/{dev,test}.jsonl (default: %(default)s)")
     ap.add_argument("--out", default=os.path.join(root, "tests", "data", "tokenizer"))
     args = ap.parse_args()
-    vocab = os.path.join(args.shared, VOCAB_REL)
+    vocab = os.path.join(args.data, os.path.relpath(VOCAB_REL, "data"))
     os.makedirs(args.out, exist_ok=True)
     versions = {"transformers": transformers.__version__, "tokenizers": tokenizers.__version__}
 
@@ -272,7 +273,7 @@ def main():
                   "call": "tok(text)  # add_special_tokens=True, no truncation", **versions}
         out.write(json.dumps(header, ensure_ascii=False) + "\n")
         for split in ["dev", "test"]:
-            with open(os.path.join(args.shared, "data", "sentiment", f"{split}.jsonl"), encoding="utf-8") as f:
+            with open(os.path.join(args.data, "sentiment", f"{split}.jsonl"), encoding="utf-8") as f:
                 for n, line in enumerate(f):
                     text = json.loads(line)["text"]
                     ids = fast(text)["input_ids"]

@@ -11,6 +11,7 @@ namespace {
 
 struct ServeCliOptions {
   std::string model;
+  bool no_ui = false;
   serving::ServeOptions serve;
 };
 
@@ -69,8 +70,10 @@ Action add_serve_command(CLI::App& app) {
   cmd->add_option("--drain-timeout", s.drain_timeout_s, "On SIGTERM/SIGINT, longest wait for in-flight requests")
       ->check(CLI::Range(0, 3600))
       ->capture_default_str();
+  cmd->add_flag("--no-ui", o->no_ui, "Do not serve the web playground at GET / (404 instead)");
   return [o] {
     serving::ServeOptions options = o->serve;
+    options.ui = !o->no_ui;
     options.model_dir = resolve_model(o->model);
     options.version = SENTI_VERSION;
     return serving::run_server(options);

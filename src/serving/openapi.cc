@@ -166,6 +166,11 @@ json openapi_document(const std::string& version, const std::string& model_name)
   paths["/metrics"] = {{"get", get_op("Prometheus metrics", "metrics",
                                       {{"200", {{"description", "Prometheus text exposition format"},
                                                 {"content", {{"text/plain", {{"schema", {{"type", "string"}}}}}}}}}})}};
+  paths["/"] = {{"get", get_op("The web playground: an HTML page that classifies text as you type (404 with --no-ui)",
+                               "playground",
+                               {{"200", {{"description", "HTML page"},
+                                         {"content", {{"text/html", {{"schema", {{"type", "string"}}}}}}}}},
+                                {"404", error_response("senti serve --no-ui")}})}};
   paths["/openapi.json"] = {{"get", get_op("This document", "openapi", {{"200", ok("OpenAPI 3 document", {{"type", "object"}})}})}};
   return {{"openapi", "3.0.3"},
           {"info",

@@ -27,6 +27,7 @@ struct ServeOptions {
   int read_timeout_s = 30;     // per request read, idle keep-alive included
   int write_timeout_s = 30;
   int drain_timeout_s = 30;    // SIGTERM: longest wait for in-flight requests
+  bool ui = true;              // GET /: the web playground
   std::string version;
 };
 

@@ -104,6 +104,7 @@ int run_server(const ServeOptions& options) {
   settings.max_concurrent_requests = options.max_concurrent_requests;
   settings.max_client_batch_size = options.max_client_batch_size;
   settings.payload_limit = options.payload_limit;
+  settings.ui = options.ui;
   settings.batch = batch_options;
   Service service(classifier, batcher, metrics, settings);
 

@@ -15,6 +15,7 @@
 #include "serving/http_util.h"
 #include "serving/logging.h"
 #include "serving/service_detail.h"
+#include "serving/ui.h"
 
 namespace senti::serving {
 
@@ -25,7 +26,7 @@ namespace {
 
 // Which endpoint a path is, for metrics labels (bounded: never the raw path).
 std::string endpoint_of(std::string_view path) {
-  static const std::vector<std::string_view> fixed = {"/predict", "/health", "/info", "/metrics", "/openapi.json",
+  static const std::vector<std::string_view> fixed = {"/", "/predict", "/health", "/info", "/metrics", "/openapi.json",
                                                       "/v2", "/v2/health/live", "/v2/health/ready"};
   for (const auto f : fixed)
     if (path == f) return std::string(f);
@@ -194,6 +195,10 @@ void Service::route(const std::shared_ptr<Call>& call, const HttpRequest& reques
     const bool live_only = path == "/v2/health/live";
     if (draining_ && !live_only) return fail(call, 503, "the server is shutting down", "unhealthy");
     return finish(call, json_response(200, {{"status", "ok"}}), "success");
+  }
+  if (path == "/" && settings_.ui) {
+    allow("GET");
+    return finish(call, playground_response(), "success");
   }
   if (path == "/info") {
     allow("GET");

@@ -5,6 +5,7 @@
 //   POST /v2/models/{name}/infer      KServe v2 / Open Inference Protocol (BYTES "text" in, "label" + "scores" out)
 //   GET  /v2, /v2/health/live, /v2/health/ready, /v2/models/{name}, /v2/models/{name}/ready
 //   GET  /health, /info, /metrics, /openapi.json
+//   GET  /                            the web playground (HTML; 404 with --no-ui)
 // Errors are {"error": "...", "error_type": "..."} with:
 //   400 validation  the request cannot be read: malformed JSON, JSON nested deeper than 64 levels,
 //                   wrong JSON types, missing field, bad %-escape, invalid UTF-8, missing ?text=
@@ -62,6 +63,7 @@ struct ServiceSettings {
   std::size_t max_concurrent_requests = 512;
   std::size_t max_client_batch_size = 32;
   std::size_t payload_limit = 2000000;
+  bool ui = true;  // GET /: the web playground (senti serve --no-ui: 404)
   BatchOptions batch;
 };
 

@@ -1,5 +1,5 @@
 // The committed default model: it loads, says how its labels read in Chinese, is accurate on a sample
-// of the shared dev split (read at test time, never copied into the repo), and its logits match
+// of the committed dev split (data/sentiment/dev.jsonl), and its logits match
 // transformers' (tests/data/goldens/senti_zh_sentiment_logits.json, from tools/train/make_default_goldens.py).
 #include <algorithm>
 #include <cmath>
@@ -46,7 +46,7 @@ TEST(DefaultModel, HasSentimentLabelsWithChineseDisplayNames) {
 class DefaultModelAccuracy : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(DefaultModelAccuracy, AccurateOnDevSample) {
-  const auto path = std::filesystem::path(SENTI_SHARED_DIR) / "data/sentiment/dev.jsonl";
+  const auto path = std::filesystem::path(SENTI_DATA_DIR) / "sentiment/dev.jsonl";
   std::ifstream in(path);
   ASSERT_TRUE(in) << "cannot open " << path;
   std::vector<std::string> texts;

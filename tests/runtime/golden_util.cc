@@ -15,7 +15,7 @@ namespace senti::test {
 std::filesystem::path test_data_dir() { return SENTI_TEST_DATA_DIR; }
 
 std::filesystem::path vocab_file() {
-  return std::filesystem::path(SENTI_SHARED_DIR) / "data/vocab/bert-base-chinese-vocab.txt";
+  return std::filesystem::path(SENTI_DATA_DIR) / "vocab/bert-base-chinese-vocab.txt";
 }
 
 std::string read_bytes(const std::filesystem::path& path) {
@@ -28,7 +28,7 @@ nlohmann::json read_json(const std::filesystem::path& path) { return nlohmann::j
 
 const std::vector<std::string>& dev_texts() {
   static const std::vector<std::string> texts = [] {
-    const auto path = std::filesystem::path(SENTI_SHARED_DIR) / "data/sentiment/dev.jsonl";
+    const auto path = std::filesystem::path(SENTI_DATA_DIR) / "sentiment/dev.jsonl";
     std::ifstream in(path);
     if (!in) throw std::runtime_error("cannot open " + path.string());
     std::vector<std::string> out;

@@ -1,4 +1,4 @@
-// Helpers shared by the golden tests: reading tests/data/goldens, the shared dev set, temp folders.
+// Helpers shared by the golden tests: reading tests/data/goldens, the committed dev set, temp folders.
 #pragma once
 
 #include <cstdint>
@@ -11,11 +11,11 @@
 namespace senti::test {
 
 std::filesystem::path test_data_dir();    // tests/data
-std::filesystem::path vocab_file();       // <shared>/data/vocab/bert-base-chinese-vocab.txt
+std::filesystem::path vocab_file();       // data/vocab/bert-base-chinese-vocab.txt
 nlohmann::json read_json(const std::filesystem::path& path);
 std::string read_bytes(const std::filesystem::path& path);
 
-// Texts of <shared>/data/sentiment/dev.jsonl, by 0-based line.
+// Texts of data/sentiment/dev.jsonl, by 0-based line.
 const std::vector<std::string>& dev_texts();
 // The text a golden record was computed from: "text", or its "dev_lines" joined with "".
 std::string record_text(const nlohmann::json& record);

@@ -296,7 +296,7 @@ TEST_F(ServeApi, BadInputErrors) {
 TEST_F(ServeApi, RoutingErrors) {
   HttpClient c(server_->port());
   expect_error(c.get("/nope"), 404, "not_found", "/nope");
-  expect_error(c.get("/"), 404, "not_found");
+  expect_error(c.post("/", "{}"), 405, "method_not_allowed");
   expect_error(c.request("DELETE", "/predict", ""), 405, "method_not_allowed", "DELETE");
   expect_error(c.post("/health", "{}"), 405, "method_not_allowed");
   expect_error(c.post("/metrics", "{}"), 405, "method_not_allowed");
@@ -408,6 +408,33 @@ std::pair<int, std::string> run_command(const std::string& cmd) {
   while ((n = fread(buf, 1, sizeof buf, pipe)) > 0) out.append(buf, n);
   const int status = pclose(pipe);
   return {WIFEXITED(status) ? WEXITSTATUS(status) : -1, out};
+}
+
+// GET / is the web playground: one self-contained page (no CDN) that calls this server's API;
+// the browser test (tests/deploy/test_playground.py) drives it in headless Chromium.
+TEST_F(ServeApi, PlaygroundPage) {
+  HttpClient c(server_->port());
+  const HttpResult r = c.get("/");
+  ASSERT_EQ(r.status, 200) << r.error << r.body;
+  EXPECT_EQ(r.headers.at("content-type"), "text/html; charset=utf-8");
+  EXPECT_NE(r.headers.at("content-security-policy").find("connect-src 'self'"), std::string::npos);
+  EXPECT_EQ(r.body.rfind("<!DOCTYPE html>", 0), 0u);
+  EXPECT_NE(r.body.find("</html>"), std::string::npos);  // the whole file, not a prefix
+  EXPECT_NE(r.body.find("fetch(\"predict\""), std::string::npos);
+  EXPECT_NE(r.body.find("中文"), std::string::npos);  // both UI languages, UTF-8 intact
+  // Nothing is loaded from elsewhere.
+  for (const char* remote : {"http://", "https://", "//cdn", "<link"})
+    EXPECT_EQ(r.body.find(remote), std::string::npos) << remote;
+  EXPECT_NE(c.get("/metrics").body.find("endpoint=\"/\""), std::string::npos);
+  EXPECT_TRUE(c.get("/openapi.json").json()["paths"].contains("/"));
+}
+
+TEST(ServeUi, NoUiTurnsThePlaygroundOff) {
+  ServerProcess server({"--no-ui"});
+  ASSERT_NE(server.port(), 0);
+  HttpClient c(server.port());
+  expect_error(c.get("/"), 404, "not_found");
+  EXPECT_EQ(c.get("/predict?text=ok").status, 200);
 }
 
 TEST(ServeCli, MissingModelIsAClearError) {

@@ -18,7 +18,7 @@ class FromFolder : public ::testing::Test {
            ("senti_tokenizer_folder_" + std::string(::testing::UnitTest::GetInstance()->current_test_info()->name()));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    std::filesystem::copy_file(testing::shared_vocab_path(), dir_ / "vocab.txt");
+    std::filesystem::copy_file(testing::chinese_vocab_path(), dir_ / "vocab.txt");
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
   void write_config(const std::string& json) { std::ofstream(dir_ / "tokenizer_config.json") << json; }

@@ -36,7 +36,7 @@ std::vector<json> read_jsonl(const std::filesystem::path& path) {
 }
 
 std::vector<std::string> read_texts(const std::string& split) {
-  const auto path = std::filesystem::path(SENTI_SHARED_DIR) / "data/sentiment" / (split + ".jsonl");
+  const auto path = std::filesystem::path(SENTI_DATA_DIR) / "sentiment" / (split + ".jsonl");
   std::ifstream in(path);
   EXPECT_TRUE(in) << "cannot open " << path;
   std::vector<std::string> texts;

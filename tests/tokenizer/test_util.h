@@ -11,12 +11,12 @@
 
 namespace senti::testing {
 
-inline std::filesystem::path shared_vocab_path() {
-  return std::filesystem::path(SENTI_SHARED_DIR) / "data/vocab/bert-base-chinese-vocab.txt";
+inline std::filesystem::path chinese_vocab_path() {
+  return std::filesystem::path(SENTI_DATA_DIR) / "vocab/bert-base-chinese-vocab.txt";
 }
 
 inline const Vocab& chinese_vocab() {
-  static const Vocab vocab = Vocab::load(shared_vocab_path());
+  static const Vocab vocab = Vocab::load(chinese_vocab_path());
   return vocab;
 }
 

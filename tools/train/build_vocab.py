@@ -19,15 +19,18 @@ def load(p):
 
 def main():
     ap = argparse.ArgumentParser()
-    ap.add_argument("--data", default="/work/shared/data/sentiment")
-    ap.add_argument("--full-vocab", default="/work/shared/data/vocab/bert-base-chinese-vocab.txt")
+    ap.add_argument("--train", required=True,
+                    help="the training split (train.jsonl of the sentiment data set, see data/README.md)")
+    ap.add_argument("--dev", default="data/sentiment/dev.jsonl")
+    ap.add_argument("--test", default="data/sentiment/test.jsonl")
+    ap.add_argument("--full-vocab", default="data/vocab/bert-base-chinese-vocab.txt")
     ap.add_argument("--out-vocab", default="tools/work/vocab.txt")
     ap.add_argument("--out-tok", default="tools/work/tok.pt")
     ap.add_argument("--max-len", type=int, default=128)
     a = ap.parse_args()
     t0 = time.time()
     full = BertTokenizer(a.full_vocab, do_lower_case=True)
-    splits = {s: load(os.path.join(a.data, f"{s}.jsonl")) for s in ["train", "dev", "test"]}
+    splits = {"train": load(a.train), "dev": load(a.dev), "test": load(a.test)}
     full_toks = {s: [full.tokenize(r["text"]) for r in rows] for s, rows in splits.items()}
     used = set(t for toks in full_toks["train"] for t in toks)
     with open(a.full_vocab, encoding="utf-8") as f:

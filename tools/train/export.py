@@ -35,7 +35,7 @@ def main():
     ap.add_argument("--vocab", default="tools/work/vocab.txt")
     ap.add_argument("--out", default="models/senti-zh-sentiment")
     ap.add_argument("--serve-max-len", type=int, default=512)
-    ap.add_argument("--data", default="/work/shared/data/sentiment")
+    ap.add_argument("--data", default="data/sentiment", help="folder with dev.jsonl and test.jsonl")
     ap.add_argument("--test", type=int, default=0, help="run the (single) final test evaluation")
     ap.add_argument("--eval", type=int, default=1, help="0: skip the dev/test evaluation (quick export)")
     a = ap.parse_args()

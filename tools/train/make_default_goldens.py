@@ -5,7 +5,7 @@ and padded mixed-length batches. Same file format as tools/make_model_goldens.py
 builders it reuses), written to tests/data/goldens/senti_zh_sentiment_logits.json; checked by
 tests/default_model/default_model_golden_test.cc.
 
-  /work/main/.venv/bin/python tools/train/make_default_goldens.py
+  .venv/bin/python tools/train/make_default_goldens.py
 """
 import json
 import random
@@ -66,7 +66,7 @@ def main():
     head = {
         "model": "senti-zh-sentiment",
         "checkpoint": "models/senti-zh-sentiment",
-        "dev_file": "data/sentiment/dev.jsonl (under the shared folder); dev_lines are 0-based, joined with \"\"",
+        "dev_file": "data/sentiment/dev.jsonl; dev_lines are 0-based, joined with \"\"",
         "reference": f"transformers {transformers.__version__} BertForSequenceClassification, torch {torch.__version__}, "
                      "fp32, eager attention; logits of each input alone (batch 1, no padding); batches: padded "
                      "with attention_mask",

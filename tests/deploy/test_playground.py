@@ -1,0 +1,148 @@
+"""The web playground (GET / of `senti serve`) in headless Chromium, driven by Selenium through Debian's
+chromedriver: typing a review shows each sentence's label (the same label the API gives), score bars,
+latency and the raw JSON; typing is debounced; a pasted batch is split into requests the server takes;
+the UI language switches between English and Chinese.
+
+With SENTI_PLAYGROUND_SCREENSHOT=PATH, test_screenshot also saves a PNG of the page with the default model
+(the README's picture): SENTI_PLAYGROUND_SCREENSHOT=docs/playground.png pytest tests/deploy -k screenshot
+"""
+from __future__ import annotations
+
+import json
+import os
+import re
+import urllib.parse
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+from conftest import require_tool
+
+REVIEW = "这件衣服的质量真的太棒了！物流太慢了，等了一个星期。"
+SENTENCES = ["这件衣服的质量真的太棒了！", "物流太慢了，等了一个星期。"]
+
+
+@pytest.fixture
+def browser():
+    chromium = require_tool("chromium", "chromium-browser", "google-chrome")
+    driver_path = require_tool("chromedriver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    options = webdriver.ChromeOptions()
+    options.binary_location = chromium
+    for arg in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--disable-gpu", "--lang=en-US",
+                "--window-size=1100,820", "--force-device-scale-factor=1", "--no-first-run"):
+        options.add_argument(arg)
+    driver = webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    driver.set_page_load_timeout(30)
+    yield driver
+    driver.quit()
+
+
+def api_label(server, text: str) -> str:
+    with urllib.request.urlopen(f"{server.url}/predict?text={urllib.parse.quote(text)}", timeout=30) as r:
+        return json.loads(r.read())["label"]
+
+
+def predict_posts(server) -> int:
+    """POST /predict requests the server has answered, from its /metrics."""
+    with urllib.request.urlopen(f"{server.url}/metrics", timeout=30) as r:
+        text = r.read().decode()
+    return sum(int(n) for n in re.findall(r'senti_requests_total\{endpoint="/predict",code="200",[^}]*\} (\d+)', text))
+
+
+def shown_sentences(driver) -> list[str]:
+    return driver.execute_script(
+        "return [...document.querySelectorAll('#results .sentence .text')].map((e) => e.textContent)")
+
+
+def wait_rows(driver, texts: list[str] | int, timeout: float = 30):
+    """The result rows, once they show exactly these sentences (or this many)."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    done = (lambda shown: shown == texts) if isinstance(texts, list) else (lambda shown: len(shown) == texts)
+    WebDriverWait(driver, timeout).until(lambda d: done(shown_sentences(d)))
+    return driver.find_elements(By.CSS_SELECTOR, "#results .sentence")
+
+
+def test_typing_a_review_shows_each_sentence_label(browser, senti_server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    server = senti_server()
+    browser.get(server.url + "/")
+    assert browser.title == "senti playground"
+    WebDriverWait(browser, 20).until(lambda d: "tiny" in d.find_element(By.ID, "model").text)
+    posts_before = predict_posts(server)
+    box = browser.find_element(By.ID, "input")
+    box.send_keys(REVIEW)  # one key event per character, a few ms apart
+    rows = wait_rows(browser, SENTENCES)
+    for row, sentence in zip(rows, SENTENCES):
+        assert row.find_element(By.CSS_SELECTOR, ".text").text == sentence
+        expected = api_label(server, sentence)
+        assert row.get_attribute("data-label") == expected
+        assert row.find_element(By.CSS_SELECTOR, ".label").text == expected  # English UI: the label name
+        bars = row.find_elements(By.CSS_SELECTOR, ".bar span")
+        assert len(bars) == 2  # negative, positive
+        widths = [float(b.value_of_css_property("width").removesuffix("px")) for b in bars]
+        assert sum(widths) > 0
+    # Debounced: the keystrokes became a few requests, not one each (a loaded machine may pause typing
+    # past the 250 ms debounce now and then, hence the margin).
+    posts = predict_posts(server) - posts_before
+    print(f"\n{len(REVIEW)} keystrokes -> {posts} POST /predict")
+    assert 1 <= posts <= len(REVIEW) // 3, posts
+    # Latency and the raw answer.
+    stats = browser.find_element(By.ID, "latency").text
+    assert re.search(r"server [\d.]+ ms · round trip [\d.]+ ms · 2 sentences · 1 request", stats), stats
+    raw = json.loads(browser.execute_script("return document.getElementById('raw').textContent"))
+    assert [ranks[0]["label"] for ranks in raw] == [api_label(server, s) for s in SENTENCES]
+    # Sentence splitting: a run of 。！？!? ends one sentence, so does a line break; blanks are dropped.
+    assert browser.execute_script("return splitSentences(arguments[0])", "好！！真的吗？\n\n 第二行 。 Good! ok?? end") == \
+        ["好！！", "真的吗？", "第二行 。", "Good!", "ok??", "end"]
+    # Chinese UI.
+    assert browser.find_element(By.ID, "example").text == "Example"
+    browser.find_element(By.ID, "lang-toggle").click()
+    assert browser.find_element(By.ID, "example").text == "示例"
+    assert "句" in browser.find_element(By.ID, "latency").text
+    assert browser.find_element(By.ID, "lang-toggle").text == "English"
+    assert not browser.find_element(By.ID, "status").text
+
+
+def test_pasted_batch_is_split_into_requests_the_server_takes(browser, senti_server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    server = senti_server("--max-client-batch-size", "16")
+    browser.get(server.url + "/")
+    WebDriverWait(browser, 20).until(lambda d: "tiny" in d.find_element(By.ID, "model").text)
+    lines = [f"第{i}条评论：{'很好' if i % 2 else '太差了'}" for i in range(40)]
+    # What a paste does: the whole text arrives in one input event of type insertFromPaste.
+    browser.execute_script(
+        "const box = document.getElementById('input'); box.value = arguments[0];"
+        "box.dispatchEvent(new InputEvent('input', {inputType: 'insertFromPaste'}));", "\n".join(lines))
+    rows = wait_rows(browser, lines)
+    for i in (0, 17, 39):  # rows from each of the three requests
+        assert rows[i].get_attribute("data-label") == api_label(server, lines[i])
+    assert "40 sentences · 3 requests" in browser.find_element(By.ID, "latency").text
+    assert not browser.find_element(By.ID, "status").text
+
+
+@pytest.mark.skipif(not os.environ.get("SENTI_PLAYGROUND_SCREENSHOT"), reason="SENTI_PLAYGROUND_SCREENSHOT not set")
+def test_screenshot(browser, senti_server):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    server = senti_server(model=None, threads=2)  # the default model
+    browser.set_window_size(1100, 1000)
+    browser.get(server.url + "/")
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "model").text)
+    browser.find_element(By.ID, "lang-toggle").click()  # Chinese UI
+    browser.find_element(By.ID, "example").click()
+    wait_rows(browser, 5)
+    browser.execute_script("document.getElementById('raw-box').open = true;")
+    path = Path(os.environ["SENTI_PLAYGROUND_SCREENSHOT"])
+    browser.save_screenshot(str(path))
+    assert path.stat().st_size > 10000

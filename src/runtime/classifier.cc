@@ -10,7 +10,6 @@
 #include "runtime/cpu/softmax.h"
 #include "senti/checkpoint.h"
 #include "senti/error.h"
-#include "senti/text_rules.h"
 
 namespace senti {
 namespace {
@@ -101,7 +100,7 @@ std::string Classifier::precision() const { return state_->backend->precision();
 std::vector<Prediction> Classifier::classify(const std::vector<std::string>& texts) {
   std::vector<Encoding> encodings;
   encodings.reserve(texts.size());
-  for (const auto& text : texts) encodings.push_back(encode_nonempty(state_->tokenizer, text, std::nullopt, max_length_));
+  for (const auto& text : texts) encodings.push_back(state_->tokenizer.encode(text, std::nullopt, max_length_));
   return classify(encodings);
 }
 

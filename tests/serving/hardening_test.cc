@@ -29,7 +29,7 @@ using namespace std::chrono_literals;
 const std::string kDefaultModel = std::string(SENTI_SOURCE_DIR) + "/models/senti-zh-sentiment";
 
 std::string chunked_post_head(const std::string& target = "/predict") {
-  return "POST " + target + " HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
+  return "POST " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
 }
 
 // A raw HTTP request with the given headers and body.

@@ -11,14 +11,23 @@ tests/data/loader_fixtures/ gets a 2-layer, hidden-size-8 BertForSequenceClassif
 plus config.json and vocab.txt. The weights are rounded so that they are exactly representable in
 bfloat16 and float16: every file must load to bit-identical float32 weights.
 
-Run: .venv/bin/python tools/make_loader_fixtures.py
+From model.safetensors it also derives (so they hold exactly the same weights)
+  model_fp64.safetensors       float64, safetensors
+  pytorch_model_fp64.bin       float64, torch.save zip format
+  sharded_safetensors/         model-0000{1,2}-of-00002.safetensors + model.safetensors.index.json
+  sharded_bin/                 pytorch_model-0000{1,2}-of-00002.bin + pytorch_model.bin.index.json
+(the shard folders hold only the weights; tests copy config.json and vocab.txt beside them).
+
+Run: .venv/bin/python tools/make_loader_fixtures.py            (everything)
+     .venv/bin/python tools/make_loader_fixtures.py --derived  (only the derived files)
 """
 import json
 import os
+import sys
 from collections import OrderedDict
 
 import torch
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 from transformers import BertConfig, BertForSequenceClassification
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -93,5 +102,52 @@ def main() -> None:
     print("wrote", OUT, sorted(os.listdir(OUT)))
 
 
+def write_shards(sd, folder, file_pattern, index_name, save):
+    """Splits sd into two shards (first half of the names, second half) with a HF-style index."""
+    os.makedirs(folder, exist_ok=True)
+    names = sorted(sd)
+    halves = [names[: len(names) // 2], names[len(names) // 2:]]
+    weight_map = {}
+    total = 0
+    for i, part in enumerate(halves):
+        file = file_pattern.format(i + 1)
+        save(OrderedDict((k, sd[k].clone().contiguous()) for k in part), os.path.join(folder, file))
+        for k in part:
+            weight_map[k] = file
+            total += sd[k].numel() * sd[k].element_size()
+    with open(os.path.join(folder, index_name), "w", encoding="utf-8") as f:
+        json.dump({"metadata": {"total_size": total}, "weight_map": weight_map}, f, indent=2, sort_keys=True)
+        f.write("\n")
+
+
+def derived() -> None:
+    sd = load_file(os.path.join(OUT, "model.safetensors"))
+    fp64 = OrderedDict((k, v.double() if v.is_floating_point() else v) for k, v in sd.items())
+    save_file(fp64, os.path.join(OUT, "model_fp64.safetensors"), metadata={"format": "pt"})
+    torch.save(fp64, os.path.join(OUT, "pytorch_model_fp64.bin"))
+    write_shards(sd, os.path.join(OUT, "sharded_safetensors"), "model-{:05d}-of-00002.safetensors",
+                 "model.safetensors.index.json", lambda d, p: save_file(dict(d), p, metadata={"format": "pt"}))
+    write_shards(sd, os.path.join(OUT, "sharded_bin"), "pytorch_model-{:05d}-of-00002.bin",
+                 "pytorch_model.bin.index.json", torch.save)
+    # Sanity: transformers itself loads the sharded folders to the same weights.
+    for folder in ["sharded_safetensors", "sharded_bin"]:
+        path = os.path.join(OUT, folder)
+        for extra in ["config.json", "vocab.txt"]:
+            with open(os.path.join(OUT, extra), "rb") as src, open(os.path.join(path, extra), "wb") as dst:
+                dst.write(src.read())
+        try:
+            model = BertForSequenceClassification.from_pretrained(path)
+            loaded = model.state_dict()
+            for k, v in sd.items():
+                if k in loaded:
+                    assert torch.equal(loaded[k], v), (folder, k)
+        finally:
+            for extra in ["config.json", "vocab.txt"]:
+                os.remove(os.path.join(path, extra))
+    print("wrote derived fixtures in", OUT)
+
+
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:] != ["--derived"]:
+        main()
+    derived()

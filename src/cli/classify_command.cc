@@ -1,8 +1,10 @@
 // senti classify: bulk classification of a large .jsonl/.csv/.txt file into JSONL or CSV, streaming
 // (one batch in memory at a time, flushed after each batch) and resumable: run again with the same
 // --output and it continues after the rows already written, so an interruption never loses finished rows.
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
+#include <cstring>
 #include <fstream>
 #include <iostream>
 #include <memory>
@@ -20,6 +22,7 @@
 #include "cli/record_io.h"
 #include "senti/classifier.h"
 #include "senti/error.h"
+#include "senti/text_rules.h"
 
 namespace senti::cli {
 namespace {
@@ -70,9 +73,11 @@ std::string format_row(const InputRecord& r, const Prediction* p, const std::str
 
 // Prepares the output for appending: keeps the complete rows an earlier run wrote (dropping a torn
 // last row), checks they belong to this input, and returns how many input records to skip.
+// Only a regular file can be resumed: a device or pipe (/dev/null, /dev/stdout, a FIFO) is written
+// from the start and never read.
 std::size_t prepare_output(const ClassifyOptions& o, bool csv, RecordReader& reader) {
   std::error_code ec;
-  if (!std::filesystem::exists(o.output, ec) || std::filesystem::file_size(o.output, ec) == 0) return 0;
+  if (!std::filesystem::is_regular_file(o.output, ec) || std::filesystem::file_size(o.output, ec) == 0) return 0;
   const OutputScan scan = scan_output(o.output, csv);
   if (scan.complete_bytes < std::filesystem::file_size(o.output)) {
     std::filesystem::resize_file(o.output, scan.complete_bytes);
@@ -101,16 +106,26 @@ int run_classify(const ClassifyOptions& o) {
   classifier_options.precision = o.precision;
   classifier_options.device = o.device;
   const bool csv = output_is_csv(o.output);
+  std::error_code ec;
   RecordReader reader(o.input, input_format_of(o.input), o.text_field);
-  if (std::filesystem::exists(o.output) && std::filesystem::equivalent(o.input, o.output))
+  if (std::filesystem::exists(o.output, ec) && std::filesystem::equivalent(o.input, o.output, ec))
     throw InvalidInputError("--output must not be the input file");
   const std::size_t skipped = prepare_output(o, csv, reader);
   Classifier classifier = Classifier::load(resolve_model(o.model), classifier_options);
 
+  // A new or empty file, or a device: the CSV header goes first.
+  const bool fresh = !std::filesystem::is_regular_file(o.output, ec) || std::filesystem::file_size(o.output, ec) == 0;
   std::ofstream out(o.output, std::ios::binary | std::ios::app);
-  if (!out) throw InvalidInputError("cannot write " + o.output);
-  std::error_code ec;
-  if (csv && std::filesystem::file_size(o.output, ec) == 0) out << kCsvHeader;
+  if (!out) throw Error("cannot open " + o.output + " for writing: " + std::strerror(errno));
+  // Every write failure (a full disk: ENOSPC, /dev/full) stops the run with the reason.
+  const auto check_written = [&] {
+    if (!out) throw Error("writing " + o.output + " failed: " + std::strerror(errno));
+  };
+  if (csv && fresh) {
+    out << kCsvHeader;
+    out.flush();
+    check_written();
+  }
 
   ProgressBar progress("classify", reader.size());
   const auto start = std::chrono::steady_clock::now();
@@ -134,9 +149,10 @@ int run_classify(const ClassifyOptions& o) {
         ++failed;
       }
     }
+    errno = 0;
     out << text;
     out.flush();  // every finished row is on disk before the next batch starts
-    if (!out) throw Error("writing " + o.output + " failed");
+    check_written();
     done += batch.size();
     batch.clear();
     encodings.clear();
@@ -146,7 +162,8 @@ int run_classify(const ClassifyOptions& o) {
   InputRecord record;
   while (reader.next(record)) {
     try {
-      encodings.emplace_back(classifier.tokenizer().encode(record.text, std::nullopt, classifier.max_length()));
+      if (!record.error.empty()) throw InvalidInputError(record.error);
+      encodings.emplace_back(encode_nonempty(classifier.tokenizer(), record.text, std::nullopt, classifier.max_length()));
       errors.emplace_back();
     } catch (const InvalidInputError& e) {
       encodings.emplace_back(std::nullopt);

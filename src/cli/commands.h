@@ -17,5 +17,6 @@ Action add_serve_command(CLI::App& app);
 Action add_bench_command(CLI::App& app);
 Action add_eval_command(CLI::App& app);
 Action add_classify_command(CLI::App& app);
+Action add_tokenize_command(CLI::App& app);
 
 }  // namespace senti::cli

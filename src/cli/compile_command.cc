@@ -4,7 +4,6 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
-#include <fstream>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -13,12 +12,21 @@
 #include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
+#include <unistd.h>
+
+#include <filesystem>
+#include <system_error>
+
 #include "cli/commands.h"
 #include "cli/device_option.h"
 #include "runtime/backend.h"
+#include "cli/default_model.h"
+#include "cli/label_resolution.h"
+#include "cli/record_io.h"
 #include "runtime/compile.h"
 #include "senti/classifier.h"
 #include "senti/error.h"
+#include "senti/text_rules.h"
 
 namespace senti::cli {
 namespace {
@@ -30,7 +38,7 @@ struct CompileOptions {
   std::string device = "auto";
   std::string calibration;
   std::size_t limit = 0;
-  std::size_t max_length = 128;
+  std::size_t max_length = 0;  // 0: 128, or the model's maximum when that is smaller
   int threads = 0;
 };
 
@@ -39,33 +47,25 @@ struct Example {
   long label = -1;  // -1: unlabelled
 };
 
-std::vector<Example> read_examples(const std::string& path, const BertConfig& config, std::size_t limit) {
-  std::ifstream in(path);
-  if (!in) throw InvalidInputError("cannot read calibration file " + path);
+// The calibration file's texts and labels (optional per line; the same label names as `senti eval`).
+// Every error names the file and line.
+std::vector<Example> read_examples(const std::string& path, const Classifier& reference, std::size_t limit) {
+  RecordReader reader(path, FileFormat::kJsonl, "text");
   std::vector<Example> out;
-  std::string line;
-  std::size_t number = 0;
-  while (std::getline(in, line) && (limit == 0 || out.size() < limit)) {
-    ++number;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+  InputRecord record;
+  while ((limit == 0 || out.size() < limit) && reader.next(record)) {
+    const std::string where = path + ":" + std::to_string(record.line) + ": ";
+    if (!record.error.empty()) throw InvalidInputError(where + record.error);
     try {
-      const auto j = nlohmann::json::parse(line);
-      Example e;
-      e.text = j.at("text").get<std::string>();
-      if (auto it = j.find("label"); it != j.end() && !it->is_null()) {
-        if (it->is_number_integer()) {
-          e.label = it->get<long>();
-        } else {
-          const auto name = it->get<std::string>();
-          const auto found = std::find(config.labels.begin(), config.labels.end(), name);
-          if (found == config.labels.end()) throw InvalidInputError("unknown label " + name);
-          e.label = found - config.labels.begin();
-        }
-      }
-      out.push_back(std::move(e));
-    } catch (const nlohmann::json::exception& e) {
-      throw InvalidInputError(fmt::format("{}:{}: not a JSON object with \"text\": {}", path, number, e.what()));
+      encode_nonempty(reference.tokenizer(), record.text);
+    } catch (const InvalidInputError& e) {
+      throw InvalidInputError(where + e.what());
     }
+    Example e;
+    e.text = std::move(record.text);
+    if (auto it = record.fields.find("label"); it != record.fields.end() && !it->is_null())
+      e.label = static_cast<long>(resolve_label(*it, reference.config(), where));
+    out.push_back(std::move(e));
   }
   return out;
 }
@@ -83,13 +83,13 @@ std::vector<Prediction> classify_all(Classifier& classifier, const std::vector<E
   return out;
 }
 
-void evaluate(const CompileOptions& options, Classifier& compiled) {
+void evaluate(const CompileOptions& options, const std::filesystem::path& model, Classifier& compiled) {
   ClassifierOptions reference_options;
   reference_options.precision = "fp32";
   reference_options.max_length = options.max_length;
   reference_options.num_threads = options.threads;
-  Classifier reference = Classifier::load(options.model, reference_options);
-  const auto examples = read_examples(options.calibration, reference.config(), options.limit);
+  Classifier reference = Classifier::load(model, reference_options);
+  const auto examples = read_examples(options.calibration, reference, options.limit);
   if (examples.empty()) throw InvalidInputError("calibration file " + options.calibration + " has no examples");
   const auto start = std::chrono::steady_clock::now();
   const auto ours = classify_all(compiled, examples);
@@ -121,24 +121,57 @@ void evaluate(const CompileOptions& options, Classifier& compiled) {
   }
 }
 
+// Removes the temporary output unless the compile succeeded and renamed it into place.
+class TemporaryOutput {
+ public:
+  explicit TemporaryOutput(const std::filesystem::path& final_path)
+      : final_(final_path), temp_(final_path.string() + ".tmp-" + std::to_string(::getpid())) {}
+  ~TemporaryOutput() {
+    std::error_code ec;
+    if (!committed_) std::filesystem::remove(temp_, ec);
+  }
+  TemporaryOutput(const TemporaryOutput&) = delete;
+  TemporaryOutput& operator=(const TemporaryOutput&) = delete;
+  const std::filesystem::path& path() const { return temp_; }
+  void commit() {
+    std::filesystem::rename(temp_, final_);
+    committed_ = true;
+  }
+
+ private:
+  std::filesystem::path final_, temp_;
+  bool committed_ = false;
+};
+
 int run_compile(const CompileOptions& options) {
   // A .senti file holds weights packed for oneDNN: it runs on the CPU (auto resolves there too).
   if (resolve_device(options.device, options.precision) == "cuda" && options.device == "cuda") {
     throw ModelError("senti compile packs the weights for the CPU; the CUDA backend uploads a checkpoint folder "
                      "as it loads (use --device cpu or auto)");
   }
-  const CompileSummary s = compile_model(options.model, options.output, options.precision);
+  const std::filesystem::path model = resolve_model(options.model);
+  // Written under a temporary name and renamed at the very end: a compile that fails (bad model, bad
+  // calibration file, interrupted) leaves no output file behind, nor replaces an older one.
+  TemporaryOutput output(options.output);
+  const CompileSummary s = compile_model(model, output.path(), options.precision);
   std::cout << fmt::format("compiled {} -> {}: {}, {:.1f} MB, QKV fused, weights packed for oneDNN {} ({:.2f} s)\n",
-                           options.model, options.output, s.precision, static_cast<double>(s.bytes) / 1e6, s.backend,
+                           model.string(), options.output, s.precision, static_cast<double>(s.bytes) / 1e6, s.backend,
                            s.pack_seconds);
   ClassifierOptions classifier_options;
   classifier_options.max_length = options.max_length;
   classifier_options.num_threads = options.threads;
   const auto start = std::chrono::steady_clock::now();
-  Classifier compiled = Classifier::load(options.output, classifier_options);
+  Classifier compiled = Classifier::load(output.path(), classifier_options);
   const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - start).count();
+  CompileOptions effective = options;
+  if (effective.max_length == 0) {
+    effective.max_length = std::min<std::size_t>(128, compiled.config().max_position_embeddings);
+    classifier_options.max_length = effective.max_length;
+    compiled = Classifier::load(output.path(), classifier_options);
+  }
   std::cout << fmt::format("load check: {:.1f} ms, backend {}\n", load_ms, compiled.backend_name());
-  if (!options.calibration.empty()) evaluate(options, compiled);
+  if (!options.calibration.empty()) evaluate(effective, model, compiled);
+  output.commit();
   return 0;
 }
 
@@ -148,14 +181,14 @@ Action add_compile_command(CLI::App& app) {
   auto options = std::make_shared<CompileOptions>();
   CLI::App* cmd = app.add_subcommand(
       "compile", "Compile a checkpoint folder into one .senti file (fused, pre-packed weights; fast to load)");
-  cmd->add_option("model", options->model, "Checkpoint folder (Hugging Face layout)")->required();
+  cmd->add_option("model", options->model, "Checkpoint folder (Hugging Face layout); default: the embedded model");
   cmd->add_option("--output,-o", options->output, "File to write, e.g. model.senti")->required();
   cmd->add_option("--precision", options->precision, "fp32, bf16, int8 or auto (default: auto, as predict picks)")
       ->check(CLI::IsMember({"auto", "fp32", "bf16", "int8"}));
   cmd->add_option("--calibration", options->calibration,
                   "JSON lines with \"text\" (and optional \"label\"): report accuracy and agreement with fp32");
   cmd->add_option("--limit", options->limit, "Use at most this many calibration lines (0: all)");
-  cmd->add_option("--max-length", options->max_length, "Truncation for calibration texts (default 128)");
+  cmd->add_option("--max-length", options->max_length, "Truncation for calibration texts (default: 128, or the model's maximum when smaller)");
   add_device_option(cmd, options->device);
   cmd->add_option("--threads", options->threads, "Compute threads (default: all cores)")->check(CLI::NonNegativeNumber);
   return [options] { return run_compile(*options); };

@@ -13,10 +13,12 @@
 #include "cli/commands.h"
 #include "cli/device_option.h"
 #include "cli/default_model.h"
+#include "cli/label_resolution.h"
 #include "cli/progress_bar.h"
 #include "cli/record_io.h"
 #include "senti/classifier.h"
 #include "senti/error.h"
+#include "senti/text_rules.h"
 
 namespace senti::cli {
 namespace {
@@ -34,30 +36,13 @@ struct EvalOptions {
   bool json = false;
 };
 
-// The label id of a record: an integer id, a digit string, or a label name (id2label or its display form).
+// The label id of a record's label field.
 std::size_t label_id_of(const InputRecord& r, const std::string& field, const BertConfig& config,
                         const std::string& file) {
   const auto where = file + ":" + std::to_string(r.line) + ": ";
   const auto it = r.fields.find(field);
   if (it == r.fields.end()) throw InvalidInputError(where + "no \"" + field + "\" field");
-  const std::size_t n = config.num_labels();
-  if (it->is_number_integer()) {
-    const auto v = it->get<long long>();
-    if (v < 0 || static_cast<std::size_t>(v) >= n)
-      throw InvalidInputError(where + "label " + std::to_string(v) + " out of range (the model has " +
-                              std::to_string(n) + " labels)");
-    return static_cast<std::size_t>(v);
-  }
-  if (it->is_string()) {
-    const std::string s = it->get<std::string>();
-    for (std::size_t i = 0; i < n; ++i)
-      if (s == config.labels[i] || (i < config.label_display.size() && s == config.label_display[i])) return i;
-    if (!s.empty() && std::all_of(s.begin(), s.end(), [](unsigned char c) { return std::isdigit(c) != 0; }) &&
-        s.size() < 6 && static_cast<std::size_t>(std::stoi(s)) < n)
-      return static_cast<std::size_t>(std::stoi(s));
-    throw InvalidInputError(where + "unknown label \"" + s + "\"");
-  }
-  throw InvalidInputError(where + "label must be an integer id or a label name, got " + it->dump());
+  return resolve_label(*it, config, where);
 }
 
 struct Metrics {
@@ -164,7 +149,8 @@ int run_eval(const EvalOptions& o) {
     gold.push_back(label_id_of(record, o.label_field, config, o.data));
     const auto start = std::chrono::steady_clock::now();
     try {
-      encodings.push_back(classifier.tokenizer().encode(record.text, std::nullopt, classifier.max_length()));
+      if (!record.error.empty()) throw InvalidInputError(record.error);
+      encodings.push_back(encode_nonempty(classifier.tokenizer(), record.text, std::nullopt, classifier.max_length()));
     } catch (const InvalidInputError& e) {
       throw InvalidInputError(o.data + ":" + std::to_string(record.line) + ": " + e.what());
     }

@@ -19,7 +19,12 @@ int main(int argc, char** argv) {
   const senti::cli::Action bench = senti::cli::add_bench_command(app);
   const senti::cli::Action eval = senti::cli::add_eval_command(app);
   const senti::cli::Action classify = senti::cli::add_classify_command(app);
+  const senti::cli::Action tokenize = senti::cli::add_tokenize_command(app);
 
+  if (argc < 2) {  // bare `senti`: what it can do, and the status of a usage error
+    std::cout << app.help();
+    return 2;
+  }
   CLI11_PARSE(app, argc, argv);
   try {
     if (app.got_subcommand("predict")) return predict();
@@ -30,6 +35,7 @@ int main(int argc, char** argv) {
     if (app.got_subcommand("bench")) return bench();
     if (app.got_subcommand("eval")) return eval();
     if (app.got_subcommand("classify")) return classify();
+    if (app.got_subcommand("tokenize")) return tokenize();
   } catch (const senti::InvalidInputError& e) {
     std::cerr << "senti: invalid input: " << e.what() << "\n";
     return 2;

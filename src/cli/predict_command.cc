@@ -13,6 +13,7 @@
 #include "cli/default_model.h"
 #include "senti/classifier.h"
 #include "senti/error.h"
+#include "senti/text_rules.h"
 
 namespace senti::cli {
 namespace {
@@ -52,7 +53,7 @@ bool run_group(Classifier& classifier, const std::vector<std::string>& texts) {
   std::vector<Encoding> valid;
   for (std::size_t i = 0; i < texts.size(); ++i) {
     try {
-      encodings[i] = classifier.tokenizer().encode(texts[i], std::nullopt, classifier.max_length());
+      encodings[i] = encode_nonempty(classifier.tokenizer(), texts[i], std::nullopt, classifier.max_length());
       valid.push_back(*encodings[i]);
     } catch (const InvalidInputError& e) {
       errors[i] = e.what();
@@ -68,7 +69,7 @@ bool run_group(Classifier& classifier, const std::vector<std::string>& texts) {
       print_json(prediction_json(texts[i], predictions[next++], classifier.config(), latency_ms));
     } else {
       ok = false;
-      print_json({{"error", errors[i]}, {"error_type", "validation"}});
+      print_json({{"text", texts[i]}, {"error", errors[i]}, {"error_type", "validation"}});
     }
   }
   std::cout.flush();

@@ -4,6 +4,8 @@
 #include <system_error>
 
 #include "senti/error.h"
+#include "senti/text_rules.h"
+#include "tokenizer/utf8.h"
 
 namespace senti::cli {
 namespace {
@@ -55,7 +57,7 @@ RecordReader::RecordReader(const std::filesystem::path& path, FileFormat format,
   if (it == header_.end()) {
     std::string names;
     for (const auto& h : header_) names += (names.empty() ? "" : ", ") + h;
-    throw InvalidInputError(path.string() + ": no column named '" + text_field_ + "' in the header (columns: " + names +
+    throw InvalidInputError(path.string() + ": no column named '" + text_field_ + "' in the header (columns: " + excerpt(names) +
                             "); choose one with --text-field");
   }
   text_column_ = static_cast<std::size_t>(it - header_.begin());
@@ -82,7 +84,7 @@ bool RecordReader::next(InputRecord& record) {
     case FileFormat::kText:
       while (next_line(line)) {
         if (is_blank(line)) continue;
-        record = InputRecord{line_no_, line_no_, std::move(line), nlohmann::json::object()};
+        record = InputRecord{line_no_, line_no_, std::move(line), nlohmann::json::object(), {}};
         return true;
       }
       return false;
@@ -90,16 +92,24 @@ bool RecordReader::next(InputRecord& record) {
       while (next_line(line)) {
         if (is_blank(line)) continue;
         nlohmann::json j;
+        std::string error;
         try {
           j = nlohmann::json::parse(line);
         } catch (const nlohmann::json::parse_error& e) {
-          fail(line_no_, std::string("invalid JSON: ") + e.what());
+          // Invalid UTF-8 is this record's problem, not the file's: read it with U+FFFD in place of
+          // the bad bytes, so the caller can report it (as for .txt and .csv) and carry on.
+          std::size_t bad = 0;
+          const std::string repaired = tokenizer_detail::replace_invalid_utf8(line, &bad);
+          j = nlohmann::json::parse(repaired, nullptr, false);
+          if (repaired == line || j.is_discarded()) fail(line_no_, "invalid JSON: " + excerpt(e.what()));
+          error = "invalid UTF-8 at byte offset " + std::to_string(bad) + " of the line";
         }
         if (!j.is_object()) fail(line_no_, "expected a JSON object, got " + std::string(j.type_name()));
         const auto text = j.find(text_field_);
         if (text == j.end()) fail(line_no_, "no \"" + text_field_ + "\" field (choose the text field with --text-field)");
         if (!text->is_string()) fail(line_no_, "\"" + text_field_ + "\" is not a string");
         record.line = line_no_;
+        record.error = std::move(error);
         record.text = text->get<std::string>();
         const auto id = j.find("id");
         record.id = id != j.end() ? *id : nlohmann::json(line_no_);
@@ -121,6 +131,7 @@ bool RecordReader::next(InputRecord& record) {
           fail(start, "expected " + std::to_string(header_.size()) + " fields like the header, got " +
                           std::to_string(fields.size()));
         record.line = start;
+        record.error.clear();
         record.text = fields[text_column_];
         record.id = id_column_ >= 0 ? nlohmann::json(fields[static_cast<std::size_t>(id_column_)]) : nlohmann::json(start);
         record.fields = nlohmann::json::object();

@@ -23,6 +23,9 @@ struct InputRecord {
   nlohmann::json id;        // the "id" field/column when the input has one, else the line number
   std::string text;
   nlohmann::json fields;    // JSONL: the parsed object; CSV: {column: value}; text: {}
+  // Set when the record was read but its text cannot be used as it is: a JSONL line with invalid
+  // UTF-8 (its bad bytes are U+FFFD in text). Callers report it for this record and go on.
+  std::string error;
 };
 
 class RecordReader {
@@ -31,7 +34,8 @@ class RecordReader {
   RecordReader(const std::filesystem::path& path, FileFormat format, std::string text_field);
 
   // The next record; false at the end of the file. Blank lines are skipped (JSONL, text). Throws
-  // InvalidInputError "FILE:LINE: ..." for a malformed record (bad JSON, no text field, unclosed quote).
+  // InvalidInputError "FILE:LINE: ..." for a malformed record (bad JSON, no text field, unclosed quote);
+  // messages quote at most 200 bytes of the input.
   bool next(InputRecord& record);
 
   std::uint64_t bytes_read() const { return bytes_read_; }

@@ -5,7 +5,11 @@
 #include <cstdint>
 #include <cstring>
 #include <deque>
+#include <fstream>
+#include <map>
 #include <optional>
+
+#include <nlohmann/json.hpp>
 
 #include "model/half_float.h"
 #include "model/mapped_file.h"
@@ -13,11 +17,12 @@
 #include "model/safetensors_reader.h"
 #include "model/torch_file_reader.h"
 #include "senti/error.h"
+#include "senti/text_rules.h"
 
 namespace senti {
 
 struct Checkpoint::Storage {
-  std::optional<model::MappedFile> weights_file;
+  std::deque<model::MappedFile> weights_files;  // one, or every shard of a sharded checkpoint
   std::deque<std::vector<float>> owned;  // widened or realigned tensors
 };
 
@@ -92,6 +97,16 @@ class Binder {
           ref.data = buf.data();
         }
         break;
+      case DType::kF64: {  // narrowed once, as transformers does when it loads fp64 into an fp32 model
+        auto& buf = storage_.owned.emplace_back(n);
+        for (std::size_t i = 0; i < n; ++i) {
+          double v;
+          std::memcpy(&v, t.data + 8 * i, sizeof v);
+          buf[i] = static_cast<float>(v);
+        }
+        ref.data = buf.data();
+        break;
+      }
       case DType::kF16:
       case DType::kBF16: {
         auto& buf = storage_.owned.emplace_back(n);
@@ -107,7 +122,7 @@ class Binder {
       }
       case DType::kOther:
         throw ModelError(file_ + ": tensor " + name + " has element type " + t.dtype_name +
-                         "; only float32, float16 and bfloat16 weights are supported");
+                         "; only float32, float64, float16 and bfloat16 weights are supported");
     }
     if (n == 0) ref.data = nullptr;
     return ref;
@@ -165,10 +180,50 @@ bool is_file(const std::filesystem::path& p) {
   return std::filesystem::is_regular_file(p, ec);
 }
 
+// A sharded checkpoint: the index's "weight_map" names the shard file of every tensor; every shard
+// is read, and each tensor must be in the shard the index says.
+template <typename ReadShard>
+TensorMap read_shards(const std::filesystem::path& dir, const std::string& index_name, Checkpoint::Storage& storage,
+                      ReadShard read_shard) {
+  const auto index_path = dir / index_name;
+  const std::string origin = index_path.string();
+  std::ifstream in(index_path, std::ios::binary);
+  const nlohmann::json index = nlohmann::json::parse(in, nullptr, false);
+  if (index.is_discarded() || !index.is_object()) throw ModelError(origin + ": not a JSON object");
+  const auto map = index.find("weight_map");
+  if (map == index.end() || !map->is_object() || map->empty())
+    throw ModelError(origin + ": no \"weight_map\" object naming the shard of each tensor");
+  std::map<std::string, std::vector<std::string>> shards;  // shard file -> tensors the index puts there
+  for (const auto& [tensor, file] : map->items()) {
+    if (!file.is_string()) throw ModelError(origin + ": \"weight_map\"[\"" + excerpt(tensor) + "\"] is not a file name");
+    const std::string name = file.template get<std::string>();
+    if (name.empty() || name.find('/') != std::string::npos || name.find('\\') != std::string::npos || name == "..")
+      throw ModelError(origin + ": shard \"" + excerpt(name) + "\" is not a file name inside the model folder");
+    shards[name].push_back(tensor);
+  }
+  TensorMap tensors;
+  for (const auto& [name, expected] : shards) {
+    const auto path = dir / name;
+    if (!is_file(path)) throw ModelError(origin + ": shard " + name + " is missing from the model folder");
+    TensorMap part = read_shard(storage.weights_files.emplace_back(path));
+    for (const auto& tensor : expected)
+      if (part.find(tensor) == part.end())
+        throw ModelError(path.string() + ": tensor " + tensor + " missing (" + index_name + " puts it in this shard)");
+    for (auto& [tensor, raw] : part) tensors.insert_or_assign(tensor, std::move(raw));
+  }
+  return tensors;
+}
+
 }  // namespace
 
 Checkpoint Checkpoint::load(const std::filesystem::path& dir) {
   std::error_code ec;
+  if (std::filesystem::exists(dir, ec) && !std::filesystem::is_directory(dir, ec)) {
+    throw ModelError(dir.string() +
+                     ": not a senti compiled model (a .senti file written by `senti compile` starts with another "
+                     "signature) nor a checkpoint folder (config.json, vocab.txt and model.safetensors or "
+                     "pytorch_model.bin)");
+  }
   if (!std::filesystem::is_directory(dir, ec)) {
     throw ModelError(dir.string() +
                      ": model folder does not exist or is not a folder (expected config.json, vocab.txt and "
@@ -193,19 +248,19 @@ Checkpoint Checkpoint::load(const std::filesystem::path& dir) {
   TensorMap tensors;
   if (is_file(safetensors)) {
     cp.weights_file_ = "model.safetensors";
-    cp.storage_->weights_file.emplace(safetensors);
-    tensors = model::read_safetensors(*cp.storage_->weights_file);
+    tensors = model::read_safetensors(cp.storage_->weights_files.emplace_back(safetensors));
   } else if (is_file(torch_bin)) {
     cp.weights_file_ = "pytorch_model.bin";
-    cp.storage_->weights_file.emplace(torch_bin);
-    tensors = model::read_torch_file(*cp.storage_->weights_file);
+    tensors = model::read_torch_file(cp.storage_->weights_files.emplace_back(torch_bin));
+  } else if (is_file(dir / "model.safetensors.index.json")) {
+    cp.weights_file_ = "model.safetensors.index.json";
+    tensors = read_shards(dir, cp.weights_file_, *cp.storage_, model::read_safetensors);
+  } else if (is_file(dir / "pytorch_model.bin.index.json")) {
+    cp.weights_file_ = "pytorch_model.bin.index.json";
+    tensors = read_shards(dir, cp.weights_file_, *cp.storage_, model::read_torch_file);
   } else {
-    std::string msg = dir.string() + ": no weights file in the model folder (looked for model.safetensors and "
-                                     "pytorch_model.bin)";
-    if (is_file(dir / "model.safetensors.index.json") || is_file(dir / "pytorch_model.bin.index.json")) {
-      msg += "; sharded checkpoints (*.index.json) are not supported, save the model as a single file";
-    }
-    throw ModelError(msg);
+    throw ModelError(dir.string() + ": no weights file in the model folder (looked for model.safetensors, "
+                                    "pytorch_model.bin and their sharded *.index.json forms)");
   }
   cp.weights_ = bind_weights(cp.config_, tensors, *cp.storage_, (dir / cp.weights_file_).string());
   return cp;

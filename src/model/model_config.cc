@@ -1,6 +1,7 @@
 // config.json -> BertConfig, with validation of everything the runtime relies on.
 #include "senti/model_config.h"
 
+#include <algorithm>
 #include <fstream>
 #include <limits>
 #include <sstream>
@@ -102,6 +103,7 @@ std::vector<std::string> read_label_display(const json& j, const std::vector<std
   if (!it->is_object()) {
     fail(origin, "\"senti_label_display\" must be an object such as {\"0\": \"负面\", \"1\": \"正面\"}");
   }
+  std::vector<bool> named(labels.size(), false);
   for (const auto& [key, value] : it->items()) {
     if (!value.is_string()) fail(origin, "\"senti_label_display\"[\"" + key + "\"] must be a string");
     std::size_t id = 0;
@@ -120,6 +122,18 @@ std::vector<std::string> read_label_display(const json& j, const std::vector<std
                        std::to_string(labels.size() - 1) + ") nor a label name");
     }
     display[id] = value.get<std::string>();
+    named[id] = true;
+  }
+  // A partial map is most likely stale (written for another label set): showing some labels by their
+  // display name and others by id2label would mislead, so it is refused.
+  std::string missing;
+  for (std::size_t i = 0; i < labels.size(); ++i)
+    if (!named[i]) missing += (missing.empty() ? "" : ", ") + std::to_string(i) + " (\"" + labels[i] + "\")";
+  if (!missing.empty()) {
+    fail(origin, "\"senti_label_display\" does not match \"id2label\": it names " +
+                     std::to_string(labels.size() - static_cast<std::size_t>(std::count(named.begin(), named.end(), false))) +
+                     " of the " + std::to_string(labels.size()) + " labels (no display name for id " + missing +
+                     "); give every label a display name or remove \"senti_label_display\"");
   }
   return display;
 }

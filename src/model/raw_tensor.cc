@@ -14,6 +14,7 @@ std::string format_shape(const std::vector<std::size_t>& shape) {
 std::size_t dtype_size(DType dtype) {
   switch (dtype) {
     case DType::kF32: return 4;
+    case DType::kF64: return 8;
     case DType::kF16:
     case DType::kBF16: return 2;
     case DType::kOther: return 0;

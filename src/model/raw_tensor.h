@@ -10,7 +10,7 @@
 
 namespace senti::model {
 
-enum class DType { kF32, kF16, kBF16, kOther };
+enum class DType { kF32, kF64, kF16, kBF16, kOther };
 
 struct RawTensor {
   DType dtype = DType::kOther;

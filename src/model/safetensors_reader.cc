@@ -18,7 +18,7 @@ struct DTypeInfo {
 
 constexpr DTypeInfo kDTypes[] = {
     {"F32", DType::kF32, 4},    {"F16", DType::kF16, 2},   {"BF16", DType::kBF16, 2},
-    {"F64", DType::kOther, 8},  {"I64", DType::kOther, 8}, {"I32", DType::kOther, 4},
+    {"F64", DType::kF64, 8},  {"I64", DType::kOther, 8}, {"I32", DType::kOther, 4},
     {"I16", DType::kOther, 2},  {"I8", DType::kOther, 1},  {"U8", DType::kOther, 1},
     {"U16", DType::kOther, 2},  {"U32", DType::kOther, 4}, {"U64", DType::kOther, 8},
     {"BOOL", DType::kOther, 1}, {"F8_E4M3", DType::kOther, 1}, {"F8_E5M2", DType::kOther, 1},

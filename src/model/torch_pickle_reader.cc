@@ -18,7 +18,7 @@ struct StorageType {
 
 constexpr StorageType kStorageTypes[] = {
     {"torch.FloatStorage", DType::kF32, 4},   {"torch.HalfStorage", DType::kF16, 2},
-    {"torch.BFloat16Storage", DType::kBF16, 2}, {"torch.DoubleStorage", DType::kOther, 8},
+    {"torch.BFloat16Storage", DType::kBF16, 2}, {"torch.DoubleStorage", DType::kF64, 8},
     {"torch.LongStorage", DType::kOther, 8},  {"torch.IntStorage", DType::kOther, 4},
     {"torch.ShortStorage", DType::kOther, 2}, {"torch.CharStorage", DType::kOther, 1},
     {"torch.ByteStorage", DType::kOther, 1},  {"torch.BoolStorage", DType::kOther, 1},

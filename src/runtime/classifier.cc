@@ -33,6 +33,12 @@ namespace {
 
 std::size_t resolve_max_length(const ClassifierOptions& options, const BertTokenizer& tokenizer,
                                const BertConfig& config) {
+  // An explicit max_length the model cannot take is an error; the tokenizer's own default (often a huge
+  // placeholder in tokenizer_config.json) is capped quietly.
+  if (options.max_length > config.max_position_embeddings)
+    throw InvalidInputError("max_length " + std::to_string(options.max_length) +
+                            " is over the model's maximum input length (max_position_embeddings " +
+                            std::to_string(config.max_position_embeddings) + "); use at most that");
   const std::size_t max_length = std::min(options.max_length ? options.max_length : tokenizer.options().model_max_length,
                                           config.max_position_embeddings);
   if (max_length < 2) throw InvalidInputError("max_length must be at least 2 ([CLS] and [SEP])");

@@ -69,6 +69,26 @@ void Batcher::stop() {
   }
 }
 
+std::size_t Batcher::cancel_queued() {
+  std::deque<Item> dropped;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+    dropped.swap(queue_);
+    queued_tokens_ = 0;
+  }
+  cv_.notify_all();
+  for (auto& item : dropped) {
+    ItemResult result;
+    result.error = "the server is shutting down";
+    try {
+      item.callback(std::move(result));
+    } catch (...) {
+    }
+  }
+  return dropped.size();
+}
+
 std::size_t Batcher::queue_depth() const {
   std::lock_guard lock(mutex_);
   return queue_.size();

@@ -60,6 +60,9 @@ class Batcher {
   void submit(Encoding encoding, ItemCallback callback);
   // Runs what is queued, then joins the engine thread. Later submissions fail at once.
   void stop();
+  // Fails every queued item at once (error "the server is shutting down"), and every later submission;
+  // the batch already running finishes. For a drain past its deadline. Returns how many were dropped.
+  std::size_t cancel_queued();
 
   std::size_t queue_depth() const;
   const BatchOptions& options() const { return options_; }

@@ -5,6 +5,8 @@
 #include <string>
 #include <vector>
 
+#include "senti/error.h"
+#include "senti/text_rules.h"
 #include "serving/http_util.h"
 #include "serving/service.h"
 #include "serving/service_detail.h"
@@ -57,9 +59,22 @@ void Service::predict_get(const std::shared_ptr<Call>& call, std::string_view qu
           });
 }
 
-void Service::predict_tei(const std::shared_ptr<Call>& call, const std::string& body) {
-  const json request = json::parse(body, nullptr, false);
+// Deeper nesting than any request of these APIs needs; deeper bodies are refused before parsing.
+constexpr std::size_t kMaxJsonDepth = 64;
+
+json Service::parse_json_body(const HttpRequest& http) {
+  if (!is_json_content_type(http.content_type))
+    throw RequestError{415, "Content-Type must be application/json, got \"" + excerpt(http.content_type, 100) + "\"",
+                       "validation"};
+  if (json_nesting_depth(http.body, kMaxJsonDepth) > kMaxJsonDepth)
+    reject(400, "the body is JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
+  json request = json::parse(http.body, nullptr, false);
   if (request.is_discarded()) reject(400, "the body is not valid JSON");
+  return request;
+}
+
+void Service::predict_tei(const std::shared_ptr<Call>& call, const HttpRequest& http) {
+  const json request = parse_json_body(http);
   if (!request.is_object()) reject(400, "the body must be a JSON object such as {\"inputs\": \"text\"}");
   const auto inputs_it = request.find("inputs");
   if (inputs_it == request.end()) reject(400, "missing field \"inputs\"");
@@ -107,9 +122,8 @@ void Service::predict_tei(const std::shared_ptr<Call>& call, const std::string& 
           });
 }
 
-void Service::kserve_infer(const std::shared_ptr<Call>& call, const std::string& body) {
-  const json request = json::parse(body, nullptr, false);
-  if (request.is_discarded()) reject(400, "the body is not valid JSON");
+void Service::kserve_infer(const std::shared_ptr<Call>& call, const HttpRequest& http) {
+  const json request = parse_json_body(http);
   if (!request.is_object()) reject(400, "the body must be a JSON object with \"inputs\"");
   const auto inputs_it = request.find("inputs");
   if (inputs_it == request.end() || !inputs_it->is_array() || inputs_it->empty())
@@ -118,12 +132,17 @@ void Service::kserve_infer(const std::shared_ptr<Call>& call, const std::string&
   if (inputs_it->size() == 1) {
     tensor = &(*inputs_it)[0];
   } else {
-    for (const json& t : *inputs_it)
-      if (t.is_object() && t.contains("name") && t["name"] == "text") tensor = &t;  // any JSON type compares
+    for (const json& t : *inputs_it) {
+      if (!t.is_object()) reject(400, "an input tensor must be an object");
+      const auto name = t.find("name");
+      if (name == t.end() || !name->is_string()) reject(400, "every input tensor needs a \"name\" string");
+      if (*name == "text") tensor = &t;
+    }
     if (tensor == nullptr) reject(400, "several input tensors given and none is named \"text\"");
   }
   if (!tensor->is_object()) reject(400, "an input tensor must be an object");
-  if (!tensor->contains("name") || !(*tensor)["name"].is_string()) reject(400, "the input tensor needs a \"name\"");
+  if (const auto name = tensor->find("name"); name == tensor->end() || !name->is_string())
+    reject(400, "the input tensor needs a \"name\" string");
   const auto datatype = tensor->find("datatype");
   if (datatype == tensor->end() || !datatype->is_string() || *datatype != "BYTES")
     reject(400, "the input tensor's \"datatype\" must be \"BYTES\"");
@@ -159,6 +178,7 @@ void Service::kserve_infer(const std::shared_ptr<Call>& call, const std::string&
     reject(422, "\"shape\" says " + std::to_string(elements) + " elements but \"data\" has " +
                     std::to_string(inputs.size()));
   json id = request.contains("id") ? request["id"] : json();
+  if (!id.is_null() && !id.is_string()) reject(400, "\"id\" must be a string");
   const std::string model_name = settings_.model_name;
   const BertConfig& config = config_;
   predict(call, std::move(inputs), true,

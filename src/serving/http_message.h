@@ -5,6 +5,7 @@
 
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
 
+#include <cstddef>
 #include <optional>
 #include <string>
 
@@ -18,7 +19,17 @@ namespace senti::serving {
 using RequestParser = boost::beast::http::request_parser<boost::beast::http::string_body>;
 using WireResponse = boost::beast::http::response<boost::beast::http::string_body>;
 
-// Sets the server's limits on a fresh parser: the header size and --payload-limit for the body.
+// The request line and headers may take this many bytes.
+constexpr std::size_t kHeaderLimit = 48 * 1024;
+// The read buffer's bound. It also caps a chunk header line (chunk extensions included) and the trailer
+// section; it stays below 65,535 bytes so that no header or trailer field can reach Beast's own field
+// size limit (which throws std::length_error instead of reporting an error).
+constexpr std::size_t kMaxBufferedBytes = 64 * 1024 - 1;
+// Chunk extensions are ignored; a chunk header line may carry this much of them.
+constexpr std::size_t kMaxChunkExtension = 4096;
+
+// Sets the server's limits on a fresh parser: the header size, --payload-limit for the body, and the
+// chunk extension bound. The read buffer must be bounded by kMaxBufferedBytes too.
 void configure_request_parser(RequestParser& parser, const ServeOptions& options);
 
 // The error answer for a failed read of a request (status, message; error_type "validation"), or
@@ -27,7 +38,10 @@ struct ReadRejection {
   int status;
   std::string message;
 };
-std::optional<ReadRejection> read_rejection(const boost::system::error_code& ec, const ServeOptions& options);
+// phase: whether the read that failed was the request's header or its body (chunks, trailers).
+enum class ReadPhase { kHeader, kBody };
+std::optional<ReadRejection> read_rejection(const boost::system::error_code& ec, ReadPhase phase,
+                                            const ServeOptions& options);
 
 // The wire form of a Service answer. head: the answer to a HEAD request (the length GET would send,
 // no body).

@@ -61,7 +61,10 @@ class Session : public std::enable_shared_from_this<Session> {
   void linger_close();
 
   beast::tcp_stream stream_;
-  beast::flat_buffer buffer_;
+  beast::tcp_stream stream_;
+  // Bounded: a request line plus headers, a chunk header with its extensions, or the trailer section
+  // must each fit (a longer one is refused), so no part of a request can grow memory past this.
+  beast::flat_buffer buffer_{kMaxBufferedBytes};
   std::optional<RequestParser> parser_;
   std::shared_ptr<WireResponse> response_;
   HttpServer& server_;
@@ -109,7 +112,7 @@ void Session::read_header() {
 }
 
 void Session::on_header(error_code ec) {
-  if (const auto rejection = read_rejection(ec, server_.options()))
+  if (const auto rejection = read_rejection(ec, ReadPhase::kHeader, server_.options()))
     return reject(rejection->status, rejection->message, "validation");
   if (ec) return close();  // the client left, timed out, or we are closing
   const auto& header = parser_->get();
@@ -136,7 +139,7 @@ void Session::read_body() {
 }
 
 void Session::on_body(error_code ec) {
-  if (const auto rejection = read_rejection(ec, server_.options()))
+  if (const auto rejection = read_rejection(ec, ReadPhase::kBody, server_.options()))
     return reject(rejection->status, rejection->message, "validation");
   if (ec) return close();
   dispatch();
@@ -147,7 +150,8 @@ void Session::dispatch() {
   parser_.reset();
   busy_ = true;
   stream_.expires_never();  // the answer may wait for the engine; the client's read deadline is its own
-  HttpRequest req{std::string(request.method_string()), std::string(request.target()), std::move(request.body())};
+  HttpRequest req{std::string(request.method_string()), std::string(request.target()), std::move(request.body()),
+                  std::string(request[http::field::content_type]), std::string(request[http::field::content_encoding])};
   auto self = shared_from_this();
   const bool head = request.method() == http::verb::head;
   server_.service().handle(
@@ -237,14 +241,26 @@ void HttpServer::accept() {
       socket.set_option(tcp::no_delay(true), ignored);
       std::make_shared<Session>(std::move(socket), *this)->start();
     } else if (ec != asio::error::operation_aborted) {
-      log_event(spdlog::level::warn, "accept failed", {{"error", ec.message()}});
-      // Out of file descriptors and the like: retry shortly instead of spinning.
-      auto timer = std::make_shared<asio::steady_timer>(io_, std::chrono::milliseconds(50));
+      note_accept_failure(ec);
+      // Out of file descriptors and the like: back off (up to a second) instead of spinning; the
+      // pending connections wait in the listen backlog.
+      auto timer = std::make_shared<asio::steady_timer>(io_, accept_backoff_);
+      accept_backoff_ = std::min<std::chrono::milliseconds>(accept_backoff_ * 2, std::chrono::seconds(1));
       timer->async_wait([this, timer](error_code) { accept(); });
       return;
     }
+    accept_backoff_ = kMinAcceptBackoff;
     accept();
   });
+}
+
+void HttpServer::note_accept_failure(const error_code& ec) {
+  ++accept_failures_;
+  const auto now = std::chrono::steady_clock::now();
+  if (now - last_accept_log_ < std::chrono::seconds(1)) return;
+  last_accept_log_ = now;
+  log_event(spdlog::level::warn, "accept failed",
+            {{"error", ec.message()}, {"failures", std::exchange(accept_failures_, 0)}, {"connections", sessions()}});
 }
 
 std::vector<std::shared_ptr<Session>> HttpServer::live_sessions() {

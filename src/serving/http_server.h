@@ -6,6 +6,7 @@
 #include <utility>  // before Asio: Boost 1.74 awaitable.hpp uses std::exchange without it
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <memory>
 #include <mutex>
@@ -60,6 +61,14 @@ class HttpServer {
   // The sessions still alive, taken under the lock; act on them after it is released (closing one
   // unregisters it, which takes the lock again).
   std::vector<std::shared_ptr<Session>> live_sessions();
+
+  // Counts accept errors and logs them at most once a second, with how many there were.
+  void note_accept_failure(const boost::system::error_code& ec);
+
+  static constexpr std::chrono::milliseconds kMinAcceptBackoff{10};
+  std::chrono::milliseconds accept_backoff_ = kMinAcceptBackoff;
+  long long accept_failures_ = 0;
+  std::chrono::steady_clock::time_point last_accept_log_{};
 
   boost::asio::io_context& io_;
   Service& service_;

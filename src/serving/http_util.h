@@ -27,6 +27,14 @@ Target split_target(std::string_view target);
 // True when s is well-formed UTF-8 (no overlongs, surrogates or code points past U+10FFFF).
 bool is_valid_utf8(std::string_view s);
 
+// The deepest nesting of arrays/objects in a JSON text (brackets inside strings do not count),
+// scanning no further than the point where it passes `limit` (then returns limit + 1). Run before
+// parsing, so a body of a million '[' is refused in linear time without building anything.
+std::size_t json_nesting_depth(std::string_view text, std::size_t limit);
+
+// True when the Content-Type names JSON (application/json, or a +json type), or is absent.
+bool is_json_content_type(std::string_view content_type);
+
 // {"error": message, "error_type": type}
 std::string error_body(std::string_view message, std::string_view type);
 

@@ -93,7 +93,7 @@ HttpResponse handle_in_memory(Service& service, HttpRequest request) {
 
 std::string serve_bytes(std::string_view bytes, Service& service, const ServeOptions& options) {
   BytesStream stream(bytes);
-  beast::flat_buffer buffer;
+  beast::flat_buffer buffer{kMaxBufferedBytes};  // the live server's bound (http_message.h)
   std::ostringstream out;
   for (;;) {
     RequestParser parser;
@@ -107,7 +107,8 @@ std::string serve_bytes(std::string_view bytes, Service& service, const ServeOpt
       http::read(stream, buffer, parser, ec);
     }
     if (ec) {
-      if (const auto rejection = read_rejection(ec, options))
+      const ReadPhase phase = parser.is_header_done() ? ReadPhase::kBody : ReadPhase::kHeader;
+      if (const auto rejection = read_rejection(ec, phase, options))
         out << make_wire_response(service.transport_error(rejection->status, rejection->message, "validation"), 11,
                                   false, false, options);
       break;

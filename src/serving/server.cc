@@ -49,6 +49,23 @@ std::string model_name_of(const std::filesystem::path& path) {
   return name.empty() ? "model" : name;
 }
 
+// Runs the io_context until it is stopped. An exception a handler lets out (a bug, or a library that
+// throws where it should report an error) must not end the process: it is logged, and run() goes on.
+// The handler that threw is destroyed while unwinding, and with it its hold on the connection, which
+// therefore closes; every other connection carries on.
+void run_io(asio::io_context& io) {
+  for (;;) {
+    try {
+      io.run();
+      return;
+    } catch (const std::exception& e) {
+      log_event(spdlog::level::err, "connection handler failed; connection closed", {{"error", e.what()}});
+    } catch (...) {
+      log_event(spdlog::level::err, "connection handler failed; connection closed", {{"error", "unknown exception"}});
+    }
+  }
+}
+
 }  // namespace
 
 ClassifierOptions classifier_options_of(const ServeOptions& options) {
@@ -73,7 +90,6 @@ BatchOptions batch_options_of(const ServeOptions& options, const Classifier& cla
 ServiceSettings service_settings_of(const ServeOptions& options, const Classifier& classifier) {
   ServiceSettings settings;
   settings.model_name = model_name_of(options.model_dir);
-  settings.model_path = options.model_dir.string();
   settings.precision = classifier.precision();
   settings.version = options.version;
   settings.max_concurrent_requests = options.max_concurrent_requests;
@@ -85,6 +101,9 @@ ServiceSettings service_settings_of(const ServeOptions& options, const Classifie
 }
 
 int run_server(const ServeOptions& options) {
+  // A closed stdout/stderr (`senti serve 2>&1 | head -1`) or a client gone mid-write must give EPIPE,
+  // not kill the process.
+  std::signal(SIGPIPE, SIG_IGN);
   init_logging(options.log_format);
   const auto load_start = std::chrono::steady_clock::now();
   Classifier classifier = Classifier::load(options.model_dir, classifier_options_of(options));
@@ -124,7 +143,7 @@ int run_server(const ServeOptions& options) {
             {{"address", bound.address().to_string() + ":" + std::to_string(bound.port())},
              {"port", bound.port()},
              {"model", settings.model_name},
-             {"model_path", settings.model_path},
+             {"model_path", options.model_dir.string()},
              {"labels", classifier.config().labels},
              {"max_length", classifier.max_length()},
              {"precision", settings.precision},
@@ -146,19 +165,26 @@ int run_server(const ServeOptions& options) {
   };
   if (options.summary_interval_s > 0) schedule_summary();
 
-  // Drain: stop accepting, let in-flight requests finish (up to --drain-timeout), then stop.
+  // Drain: stop accepting, let in-flight requests finish (up to --drain-timeout). At the deadline the
+  // texts still queued are answered 503 and dropped; their answers get a moment to be written, then
+  // the remaining connections are closed.
   asio::steady_timer drain_timer(io);
   std::chrono::steady_clock::time_point drain_deadline;
+  bool queue_dropped = false;
+  constexpr auto kAnswerGrace = std::chrono::milliseconds(500);
   std::function<void()> poll_drain = [&] {
     drain_timer.expires_after(std::chrono::milliseconds(20));
     drain_timer.async_wait([&](error_code ec) {
       if (ec) return;
       if (server.sessions() == 0) return io.stop();
-      if (std::chrono::steady_clock::now() > drain_deadline) {
-        log_event(spdlog::level::warn, "drain timeout: closing the remaining connections",
-                  {{"connections", server.sessions()}});
-        return io.stop();
+      const auto now = std::chrono::steady_clock::now();
+      if (now > drain_deadline && !queue_dropped) {
+        queue_dropped = true;
+        const std::size_t dropped = batcher.cancel_queued();
+        log_event(spdlog::level::warn, "drain timeout: queued texts answered 503, closing the remaining connections",
+                  {{"connections", server.sessions()}, {"dropped_texts", dropped}});
       }
+      if (now > drain_deadline + kAnswerGrace) return io.stop();
       poll_drain();
     });
   };
@@ -173,16 +199,19 @@ int run_server(const ServeOptions& options) {
     summary.cancel();
     drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.drain_timeout_s);
     server.begin_drain();
-    // A second signal stops at once.
+    // A second signal stops at once: what is queued is dropped, connections are closed.
     signals.async_wait([&](error_code ec2, int) {
-      if (!ec2) io.stop();
+      if (ec2) return;
+      const std::size_t dropped = batcher.cancel_queued();
+      log_event(spdlog::level::warn, "second signal: stopping now", {{"dropped_texts", dropped}});
+      io.stop();
     });
     poll_drain();
   });
 
   std::vector<std::thread> threads;
-  for (int i = 1; i < io_threads; ++i) threads.emplace_back([&io] { io.run(); });
-  io.run();
+  for (int i = 1; i < io_threads; ++i) threads.emplace_back([&io] { run_io(io); });
+  run_io(io);
   for (auto& t : threads) t.join();
   // Every queued text gets its answer (or an error) before the connections are torn down; then the
   // remaining handlers run to completion so no session outlives the server.
@@ -193,7 +222,7 @@ int run_server(const ServeOptions& options) {
   drain_timer.cancel();
   server.close_all();
   io.restart();
-  io.run();
+  run_io(io);
   log_summary(metrics, last_totals, batcher, options.summary_interval_s);
   log_event(spdlog::level::info, "stopped", {{"requests", metrics.totals().requests}});
   return 0;

@@ -10,6 +10,8 @@
 #include <utility>
 
 #include "senti/error.h"
+#include "senti/text_rules.h"
+#include "serving/content_encoding.h"
 #include "serving/http_util.h"
 #include "serving/logging.h"
 #include "serving/service_detail.h"
@@ -34,6 +36,11 @@ std::string endpoint_of(std::string_view path) {
     return "/v2/models";
   }
   return "other";
+}
+
+// " (input i)" for batches, "" for a single text: where an error message points.
+std::string where_of(std::size_t inputs, std::size_t i) {
+  return inputs > 1 ? " (input " + std::to_string(i) + ")" : "";
 }
 
 }  // namespace
@@ -134,11 +141,32 @@ void Service::handle(HttpRequest request, Responder respond, Post post) {
     const Target target = split_target(request.target);
     call->path = std::string(target.path);
     call->endpoint = endpoint_of(target.path);
+    if (!request.content_encoding.empty()) {
+      DecodedBody decoded = decode_content(request.content_encoding, std::move(request.body), settings_.payload_limit);
+      switch (decoded.status) {
+        case DecodedBody::Status::kOk:
+          break;
+        case DecodedBody::Status::kUnsupported:
+          reject(415, "unsupported Content-Encoding \"" + excerpt(request.content_encoding, 64) +
+                          "\" (gzip, deflate and identity are supported)");
+        case DecodedBody::Status::kTooLarge:
+          reject(413, "the decoded body is over the limit of " + std::to_string(settings_.payload_limit) +
+                          " bytes (--payload-limit)");
+        case DecodedBody::Status::kCorrupt:
+          reject(400, "the body is not valid " + excerpt(request.content_encoding, 64) + " data");
+      }
+      request.body = std::move(decoded.body);
+    }
     route(call, request);
   } catch (const RequestError& e) {
     fail(call, e.status, e.message, e.type);
+  } catch (const EmptyTextError& e) {
+    fail(call, 422, e.what(), "validation");
   } catch (const InvalidInputError& e) {
     fail(call, 400, e.what(), "validation");
+  } catch (const nlohmann::json::exception& e) {
+    // A JSON value of an unexpected type that a decoder did not check: the client's mistake.
+    fail(call, 400, std::string("wrong JSON type in the request: ") + excerpt(e.what()), "validation");
   } catch (const std::exception& e) {
     fail(call, 500, std::string("internal error: ") + e.what(), "backend");
   } catch (...) {
@@ -152,15 +180,15 @@ void Service::route(const std::shared_ptr<Call>& call, const HttpRequest& reques
   const std::string& method = request.method;
   auto allow = [&](std::string_view allowed) {
     if (method == allowed || (allowed == "GET" && method == "HEAD")) return true;
-    throw RequestError{405, "method " + method + " is not allowed on " + std::string(path) + "; use " +
+    throw RequestError{405, "method " + excerpt(method, 32) + " is not allowed on " + excerpt(path) + "; use " +
                                 std::string(allowed), "method_not_allowed"};
   };
   const std::string models_prefix = "/v2/models/";
 
   if (path == "/predict") {
     if (method == "GET" || method == "HEAD") return predict_get(call, target.query);
-    if (method == "POST") return predict_tei(call, request.body);
-    throw RequestError{405, "method " + method + " is not allowed on /predict; use GET or POST", "method_not_allowed"};
+    if (method == "POST") return predict_tei(call, request);
+    throw RequestError{405, "method " + excerpt(method, 32) + " is not allowed on /predict; use GET or POST", "method_not_allowed"};
   }
   if (path == "/health" || path == "/v2/health/live" || path == "/v2/health/ready") {
     allow("GET");
@@ -201,14 +229,14 @@ void Service::route(const std::shared_ptr<Call>& call, const HttpRequest& reques
     }
     auto decoded = percent_decode(rest, false);
     if (!decoded || *decoded != settings_.model_name)
-      throw RequestError{404, "model \"" + std::string(rest) + "\" not found; this server serves \"" +
+      throw RequestError{404, "model \"" + excerpt(rest) + "\" not found; this server serves \"" +
                                   settings_.model_name + "\"", "not_found"};
     // Optional /versions/{v} segment: the model has one version, "1".
     if (action.starts_with("versions/")) {
       std::string_view v = action.substr(9);
       const std::size_t slash = v.find('/');
       const std::string_view version = v.substr(0, slash);
-      if (version != "1") throw RequestError{404, "model version \"" + std::string(version) + "\" not found", "not_found"};
+      if (version != "1") throw RequestError{404, "model version \"" + excerpt(version) + "\" not found", "not_found"};
       action = slash == std::string_view::npos ? std::string_view{} : v.substr(slash + 1);
     }
     if (action.empty()) {
@@ -222,10 +250,10 @@ void Service::route(const std::shared_ptr<Call>& call, const HttpRequest& reques
     }
     if (action == "infer") {
       allow("POST");
-      return kserve_infer(call, request.body);
+      return kserve_infer(call, request);
     }
   }
-  throw RequestError{404, "no such endpoint: " + std::string(path) + " (see /openapi.json)", "not_found"};
+  throw RequestError{404, "no such endpoint: " + excerpt(path) + " (see /openapi.json)", "not_found"};
 }
 
 bool Service::admit(const std::shared_ptr<Call>& call) {
@@ -247,7 +275,7 @@ void Service::predict(const std::shared_ptr<Call>& call, std::vector<TextInput> 
   // Validate every text before taking a slot.
   std::size_t characters = 0;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
-    const std::string where = inputs.size() > 1 ? " (input " + std::to_string(i) + ")" : "";
+    const std::string where = where_of(inputs.size(), i);
     for (const std::string* s : {&inputs[i].text, inputs[i].pair ? &*inputs[i].pair : nullptr}) {
       if (s == nullptr) continue;
       if (!is_valid_utf8(*s)) reject(400, "the text is not valid UTF-8" + where);
@@ -260,16 +288,18 @@ void Service::predict(const std::shared_ptr<Call>& call, std::vector<TextInput> 
   const auto tokenize_start = Clock::now();
   std::vector<Encoding> encodings;
   encodings.reserve(inputs.size());
+  std::size_t failed_at = 0;
   try {
     for (std::size_t i = 0; i < inputs.size(); ++i) {
+      failed_at = i;
       const auto& in = inputs[i];
       std::optional<std::string_view> pair;
       if (in.pair) pair = *in.pair;
       if (truncate) {
-        encodings.push_back(tokenizer_.encode(in.text, pair, max_length_));
+        encodings.push_back(encode_nonempty(tokenizer_, in.text, pair, max_length_));
       } else {
         // Untruncated length first, to say how long it is.
-        Encoding full = tokenizer_.encode(in.text, pair, std::numeric_limits<std::size_t>::max() / 2);
+        Encoding full = encode_nonempty(tokenizer_, in.text, pair, std::numeric_limits<std::size_t>::max() / 2);
         if (full.input_ids.size() > max_length_)
           reject(422, "input" + (inputs.size() > 1 ? " " + std::to_string(i) : std::string()) + " is " +
                           std::to_string(full.input_ids.size()) + " tokens long, over the model maximum of " +
@@ -279,6 +309,9 @@ void Service::predict(const std::shared_ptr<Call>& call, std::vector<TextInput> 
     }
   } catch (const RequestError& e) {
     return fail(call, e.status, e.message, e.type);
+  } catch (const EmptyTextError&) {
+    return fail(call, 422, "the text is empty" + where_of(inputs.size(), failed_at) + " (no tokens after text cleaning)",
+                "validation");
   } catch (const InvalidInputError& e) {
     return fail(call, 400, e.what(), "validation");
   }
@@ -355,7 +388,6 @@ json Service::info() const {
     labels.push_back({{"id", i}, {"label", config_.labels[i]}, {"display", display}});
   }
   return {{"model", settings_.model_name},
-          {"model_path", settings_.model_path},
           {"model_type", "bert"},
           {"labels", labels},
           {"max_input_length", max_length_},

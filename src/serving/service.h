@@ -7,10 +7,11 @@
 //   GET  /health, /info, /metrics, /openapi.json
 //   GET  /                            the web playground (HTML; 404 with --no-ui)
 // Errors are {"error": "...", "error_type": "..."} with:
-//   400 validation  the request cannot be read: malformed JSON, wrong JSON types, missing field, bad
-//                   %-escape, invalid UTF-8, missing ?text=
-//   413 validation  body over --payload-limit
-//   422 validation  understood but not acceptable: empty text, empty batch, batch over
+//   400 validation  the request cannot be read: malformed JSON, JSON nested deeper than 64 levels,
+//                   wrong JSON types, missing field, bad %-escape, invalid UTF-8, missing ?text=
+//   413 validation  body over --payload-limit (after Content-Encoding gzip/deflate is decoded)
+//   415 validation  a Content-Type other than JSON on a JSON endpoint, an unknown Content-Encoding
+//   422 validation  understood but not acceptable: empty text (no tokens after text cleaning), empty batch, batch over
 //                   --max-client-batch-size, text too long with "truncate": false, shape mismatch
 //   404 not_found, 405 method_not_allowed, 429 overloaded (over --max-concurrent-requests),
 //   500 backend (the model failed), 503 unhealthy (shutting down)
@@ -40,6 +41,8 @@ struct HttpRequest {
   std::string method;  // "GET", "POST", ...
   std::string target;  // path and query, as received
   std::string body;
+  std::string content_type;      // the Content-Type header, "" when absent
+  std::string content_encoding;  // the Content-Encoding header, "" when absent
 };
 
 struct HttpResponse {
@@ -54,8 +57,7 @@ using Responder = std::function<void(HttpResponse)>;
 using Post = std::function<void(std::function<void()>)>;
 
 struct ServiceSettings {
-  std::string model_name;  // the model folder's name: the KServe model name
-  std::string model_path;
+  std::string model_name;  // the model folder's name: the KServe model name (no path: /info is public)
   std::string precision;
   std::string version;
   std::size_t max_concurrent_requests = 512;
@@ -102,10 +104,12 @@ class Service {
   void route(const std::shared_ptr<Call>& call, const HttpRequest& request);
   void predict(const std::shared_ptr<Call>& call, std::vector<TextInput> inputs, bool truncate, Render render);
   void predict_get(const std::shared_ptr<Call>& call, std::string_view query);
-  void predict_tei(const std::shared_ptr<Call>& call, const std::string& body);
-  void kserve_infer(const std::shared_ptr<Call>& call, const std::string& body);
+  void predict_tei(const std::shared_ptr<Call>& call, const HttpRequest& request);
+  void kserve_infer(const std::shared_ptr<Call>& call, const HttpRequest& request);
   nlohmann::json kserve_model_metadata() const;
   bool admit(const std::shared_ptr<Call>& call);
+  // The body of a POST to a JSON endpoint, parsed: checks Content-Type (415), nesting depth and syntax (400).
+  static nlohmann::json parse_json_body(const HttpRequest& request);
 
   void finish(const std::shared_ptr<Call>& call, HttpResponse response, std::string_view outcome);
   void fail(const std::shared_ptr<Call>& call, int status, std::string_view message, std::string_view type);

@@ -15,6 +15,10 @@ void decode_utf8(std::string_view text, std::vector<char32_t>& out, std::size_t 
 // Throws InvalidInputError like decode_utf8 when `text` is not valid UTF-8; decodes nothing.
 void validate_utf8(std::string_view text);
 
+// text with every ill-formed byte replaced by U+FFFD; *first_bad (when given) gets the offset of the
+// first one, and is left alone when text is valid.
+std::string replace_invalid_utf8(std::string_view text, std::size_t* first_bad = nullptr);
+
 // Appends the UTF-8 encoding of a valid scalar value.
 inline void append_utf8(std::string& out, char32_t cp) {
   if (cp < 0x80) {

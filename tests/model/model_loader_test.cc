@@ -205,10 +205,25 @@ TEST(ModelConfig, LabelFallbacks) {
 
   const auto d = BertConfig::from_json_string(tiny_config([](auto& j) {
     j["id2label"] = {{"1", "pos"}, {"0", "neg"}};
-    j["senti_label_display"] = {{"pos", "正面"}};
+    j["senti_label_display"] = {{"pos", "正面"}, {"0", "负面"}};  // by label name or by id
   }), "cfg");
   EXPECT_EQ(d.labels, (std::vector<std::string>{"neg", "pos"}));
-  EXPECT_EQ(d.label_display, (std::vector<std::string>{"neg", "正面"}));
+  EXPECT_EQ(d.label_display, (std::vector<std::string>{"负面", "正面"}));
+}
+
+// A 3-label config whose display map was written for 2 labels: "neutral" would be shown as 正面.
+TEST(ModelConfig, RejectsStaleLabelDisplay) {
+  const auto msg = error_of([] {
+    BertConfig::from_json_string(tiny_config([](auto& j) {
+      j["id2label"] = {{"0", "negative"}, {"1", "neutral"}, {"2", "positive"}};
+      j.erase("label2id");
+      j["senti_label_display"] = {{"0", "负面"}, {"1", "正面"}};
+    }), "stale/config.json");
+  });
+  EXPECT_THAT(msg, HasSubstr("stale/config.json"));
+  EXPECT_THAT(msg, HasSubstr("senti_label_display"));
+  EXPECT_THAT(msg, HasSubstr("2 of the 3 labels"));
+  EXPECT_THAT(msg, HasSubstr("id 2 (\"positive\")"));  // the label left without a display name
 }
 
 TEST(ModelConfig, RejectsLabelMismatch) {
@@ -538,6 +553,69 @@ TEST(TorchCheckpoint, ZipBFloat16IsWidenedToTheSameWeights) {
 TEST(TorchCheckpoint, LegacyFormatMatches) {
   TempDir tmp;
   expect_same_weights(load_bin(tmp, "pytorch_model_legacy.bin"), reference());
+}
+
+// ---- float64 weights and sharded checkpoints (fixtures by tools/make_loader_fixtures.py) ----
+
+TEST(TorchCheckpoint, ZipFloat64IsNarrowedToTheSameWeights) {
+  TempDir tmp;
+  expect_same_weights(load_bin(tmp, "pytorch_model_fp64.bin"), reference());
+}
+
+TEST(SafetensorsCheckpoint, Float64IsNarrowedToTheSameWeights) {
+  TempDir tmp;
+  copy_text_files(tmp.path());
+  fs::copy_file(kTiny / "model_fp64.safetensors", tmp.path() / "model.safetensors");
+  expect_same_weights(Checkpoint::load(tmp.path()), reference());
+}
+
+// A folder with config.json, vocab.txt and the shards + index of fixture folder `shards`.
+void make_sharded(const TempDir& tmp, const std::string& shards) {
+  copy_text_files(tmp.path());
+  for (const auto& f : fs::directory_iterator(kTiny / shards)) fs::copy_file(f.path(), tmp.path() / f.path().filename());
+}
+
+TEST(ShardedCheckpoint, SafetensorsShardsLoadAllTensors) {
+  TempDir tmp;
+  make_sharded(tmp, "sharded_safetensors");
+  const Checkpoint cp = Checkpoint::load(tmp.path());
+  EXPECT_EQ(cp.weights_file(), "model.safetensors.index.json");
+  expect_same_weights(cp, reference());
+}
+
+TEST(ShardedCheckpoint, TorchBinShardsLoadAllTensors) {
+  TempDir tmp;
+  make_sharded(tmp, "sharded_bin");
+  const Checkpoint cp = Checkpoint::load(tmp.path());
+  EXPECT_EQ(cp.weights_file(), "pytorch_model.bin.index.json");
+  expect_same_weights(cp, reference());
+}
+
+TEST(ShardedCheckpoint, MissingShardOrTensorIsNamed) {
+  TempDir tmp;
+  make_sharded(tmp, "sharded_safetensors");
+  fs::remove(tmp.path() / "model-00002-of-00002.safetensors");
+  auto msg = error_of([&] { Checkpoint::load(tmp.path()); });
+  EXPECT_THAT(msg, HasSubstr("model-00002-of-00002.safetensors"));
+  EXPECT_THAT(msg, HasSubstr("missing"));
+
+  TempDir tmp2;
+  make_sharded(tmp2, "sharded_safetensors");
+  auto index = nlohmann::json::parse(read_file(tmp2.path() / "model.safetensors.index.json"));
+  index["weight_map"]["classifier.bias"] = "../model.safetensors";
+  write_file(tmp2.path() / "model.safetensors.index.json", index.dump());
+  msg = error_of([&] { Checkpoint::load(tmp2.path()); });
+  EXPECT_THAT(msg, HasSubstr("not a file name inside the model folder"));
+}
+
+// A random file given where a model belongs: named as neither kind of model.
+TEST(Checkpoint, RandomFileIsNotAModel) {
+  TempDir tmp;
+  write_file(tmp.path() / "model.senti", "this is not a model at all");
+  const auto msg = error_of([&] { Checkpoint::load(tmp.path() / "model.senti"); });
+  EXPECT_THAT(msg, HasSubstr("not a senti compiled model"));
+  EXPECT_THAT(msg, HasSubstr("nor a checkpoint folder"));
+  EXPECT_THAT(msg, ::testing::Not(HasSubstr("does not exist")));
 }
 
 TEST(TorchCheckpoint, SafetensorsPreferredOverBin) {

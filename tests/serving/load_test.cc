@@ -14,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "serving/http_client.h"
+#include "serving/ranked_answers.h"
 #include "serving/server_process.h"
 
 namespace senti::test {
@@ -48,18 +49,7 @@ std::vector<json> reference_logits(std::uint16_t port, const std::vector<std::st
   return out;
 }
 
-double logit_of(const json& ranked, const std::string& label) {
-  for (const auto& e : ranked)
-    if (e["label"] == label) return e["score"].get<double>();
-  return NAN;
-}
-
-bool same_answer(const json& a, const json& b) {
-  if (!a.is_array() || !b.is_array() || a.size() != b.size()) return false;
-  for (const auto& e : a)
-    if (!(std::abs(logit_of(b, e["label"]) - e["score"].get<double>()) < 1e-4)) return false;
-  return true;
-}
+bool same_answer(const json& a, const json& b) { return same_ranked_answer(a, b); }
 
 TEST(ServeLoad, ConcurrentClientsGetTheirOwnAnswers) {
   ServerProcess server({"--max-batch-requests", "16", "--max-batch-tokens", "4096", "--max-batch-delay-us", "2000"});

@@ -61,7 +61,6 @@ class Session : public std::enable_shared_from_this<Session> {
   void linger_close();
 
   beast::tcp_stream stream_;
-  beast::tcp_stream stream_;
   // Bounded: a request line plus headers, a chunk header with its extensions, or the trailer section
   // must each fit (a longer one is refused), so no part of a request can grow memory past this.
   beast::flat_buffer buffer_{kMaxBufferedBytes};

@@ -42,9 +42,12 @@ def test_logits_are_numpy_and_match_the_scores(clf: senti.Classifier) -> None:
     logits = clf.logits(texts)
     assert isinstance(logits, np.ndarray) and logits.dtype == np.float32 and logits.shape == (40, 2)
     predictions = clf(texts, return_logits=True)
+    with open(f"{clf.path}/config.json", encoding="utf-8") as f:
+        temperature = float(json.load(f).get("senti_temperature", 1.0))
     for row, p in zip(logits, predictions):
         np.testing.assert_array_equal(p["logits"], row)
-        softmax = np.exp(row - row.max()) / np.exp(row - row.max()).sum()
+        z = row / temperature  # scores are calibrated: softmax(logits / senti_temperature)
+        softmax = np.exp(z - z.max()) / np.exp(z - z.max()).sum()
         np.testing.assert_allclose([p["scores"]["negative"], p["scores"]["positive"]], softmax, rtol=1e-5, atol=1e-6)
         assert p["label"] == clf.labels[int(np.argmax(row))]
     assert clf.logits("很好").shape == (1, 2)

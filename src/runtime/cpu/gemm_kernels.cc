@@ -200,7 +200,12 @@ struct Int8Vnni256 {
 // Without VNNI: u8·s8 pairs summed in 16 bits (saturating: weights keep 7 bits), then in 32.
 struct Int8Avx2 : Int8Vnni256 {
   SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE Acc dot(Acc acc, __m256i a, __m256i w) {
-    return _mm256_add_epi32(acc, _mm256_madd_epi16(_mm256_maddubs_epi16(a, w), _mm256_set1_epi16(1)));
+    __m256i pairs = _mm256_madd_epi16(_mm256_maddubs_epi16(a, w), _mm256_set1_epi16(1));
+    // The 256-bit target includes avxvnni (for Int8Vnni256), and clang then fuses madd + add into
+    // vpdpwssd, an AVX-VNNI instruction: SIGILL on AVX2-only hosts (found by the fuzzers). This empty asm
+    // keeps the two instructions apart.
+    __asm__("" : "+x"(pairs));
+    return _mm256_add_epi32(acc, pairs);
   }
 };
 

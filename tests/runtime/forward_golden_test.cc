@@ -115,8 +115,10 @@ TEST_P(ForwardGolden, MixedLengthBatchEqualsSingleAndTransformersPadded) {
       EXPECT_EQ(batched[i].num_tokens, lengths[i]) << id;
       EXPECT_LE(max_abs_diff(batched[i].logits, want[i]), kLogitTolerance) << id;
       const Prediction alone = classifier.classify(std::vector<Encoding>{encodings[i]}).at(0);
-      // Packed sequences never see each other: the batch result is the single result.
-      EXPECT_LE(max_abs_diff(batched[i].logits, alone.logits), 1e-5f) << id;
+      // Packed sequences never see each other: the batch result is the single result, up to float
+      // rounding (a batch is a taller GEMM, blocked and summed in another order: ~1e-5 on 512-token rbt3
+      // logits with clang's code); attention leaking across sequences moves logits by >= 1e-2.
+      EXPECT_LE(max_abs_diff(batched[i].logits, alone.logits), 5e-5f) << id;
       EXPECT_EQ(batched[i].label_id, alone.label_id) << id;
     }
   }

@@ -19,6 +19,7 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "common/sanitized_build.h"
 #include "serving/http_client.h"
 #include "serving/ranked_answers.h"
 #include "serving/raw_socket.h"
@@ -221,7 +222,7 @@ TEST(ServeSoak, SixtyFourClientsWithIdleAndSlowConnections) {
   const long rss_end = rss_kb(server.pid());
 
   EXPECT_EQ(wrong.load(), 0) << "first wrong answer: " << first_wrong;
-  EXPECT_GT(ok.load(), 10 * kClients) << "hardly any requests were served";
+  EXPECT_GT(ok.load(), 10 * kClients / kThroughputDivisor) << "hardly any requests were served";
   EXPECT_EQ(probe_failures.load(), 0);
   ASSERT_FALSE(probe_ms.empty());
   ASSERT_FALSE(client_ms.empty());
@@ -239,8 +240,8 @@ TEST(ServeSoak, SixtyFourClientsWithIdleAndSlowConnections) {
   EXPECT_EQ(idle_closed, kIdleConnections);
   EXPECT_EQ(slow_closed, kSlowloris);
   // RSS: bounded growth over the run (2,000 connections' buffers included), and back near the start.
-  EXPECT_LT(peak_rss.load() - rss_start, 96 * 1024) << "start " << rss_start << " kB, peak " << peak_rss.load();
-  EXPECT_LT(rss_end - rss_start, 48 * 1024) << "start " << rss_start << " kB, end " << rss_end;
+  EXPECT_LT(peak_rss.load() - rss_start, 96 * 1024 + kRssSlackKb) << "start " << rss_start << " kB, peak " << peak_rss.load();
+  EXPECT_LT(rss_end - rss_start, 48 * 1024 + kRssSlackKb) << "start " << rss_start << " kB, end " << rss_end;
   std::cout << "soak: " << ok.load() << " requests in " << kLoadTime.count() << " s, client median " << client_median
             << " ms, probe median " << probe_median << " ms, max " << probe_ms.back() << " ms; RSS start " << rss_start << " kB, peak " << peak_rss.load()
             << " kB, end " << rss_end << " kB\n";

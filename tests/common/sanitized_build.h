@@ -26,4 +26,8 @@ inline constexpr long kRssSlackKb = kAddressSanitized ? 256L * 1024 : 0;
 // throughput floors are divided by this.
 inline constexpr long kThroughputDivisor = kAddressSanitized ? 10 : 1;
 
+// Wall-time bounds on work the server does (finishing the batch in flight before it exits, say) are
+// multiplied by this; each such bound stays far below what the bug it guards against would take.
+inline constexpr double kTimeScale = kAddressSanitized ? 3.0 : 1.0;
+
 }  // namespace senti::test

@@ -16,9 +16,7 @@ import torch
 from transformers import BertForSequenceClassification, BertTokenizer
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from data import source_name, read_labelled, acc_f1, ece  # noqa: E402
-
-EXCLUDE_FROM_AVG = {"dianping_meituan_degraded", "challenge"}
+from data import EXCLUDE_FROM_AVG, source_name, read_labelled, acc_f1, ece  # noqa: E402
 
 
 @torch.no_grad()

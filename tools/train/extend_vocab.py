@@ -29,7 +29,8 @@ def main():
     a = ap.parse_args()
     old, new = read_vocab(os.path.join(a.model, "vocab.txt")), read_vocab(a.vocab)
     index = {p: i for i, p in enumerate(old)}
-    missing = [p for p in old if p not in set(new)]
+    new_pieces = set(new)
+    missing = [p for p in old if p not in new_pieces]
     if missing:
         raise SystemExit(f"the new vocabulary lacks {len(missing)} pieces of the old one, e.g. {missing[:5]}")
     model = BertForSequenceClassification.from_pretrained(a.model)

@@ -21,7 +21,7 @@ class FromFolder : public ::testing::Test {
     std::filesystem::copy_file(testing::chinese_vocab_path(), dir_ / "vocab.txt");
   }
   void TearDown() override { std::filesystem::remove_all(dir_); }
-  void write_config(const std::string& json) { std::ofstream(dir_ / "tokenizer_config.json") << json; }
+  void write_config(const std::string& text) { std::ofstream(dir_ / "tokenizer_config.json") << text; }
   std::filesystem::path dir_;
 };
 

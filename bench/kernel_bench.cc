@@ -54,7 +54,9 @@ double median(std::vector<double> v) {
 // GCC 12's AVX-512 headers trip -Wuninitialized on their own _mm*_undefined_*().
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wuninitialized"
+#if !defined(__clang__)  // a GCC-only warning
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 // ---- peaks: independent accumulator chains, so throughput (not latency) bounds the loop ----------
 

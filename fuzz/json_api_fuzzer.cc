@@ -35,11 +35,11 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   const std::string rest(reinterpret_cast<const char*>(data + 1), size - 1);
   senti::serving::HttpRequest request;
   if (api == 0) {
-    request = {"GET", "/predict?" + rest, ""};
+    request = {"GET", "/predict?" + rest, "", "", ""};
   } else if (api == 1) {
-    request = {"POST", "/predict", rest};
+    request = {"POST", "/predict", rest, "", ""};
   } else {
-    request = {"POST", "/v2/models/tiny/infer", rest};
+    request = {"POST", "/v2/models/tiny/infer", rest, "", ""};
   }
   const senti::serving::HttpResponse response = senti::fuzz::tiny_server().handle(std::move(request));
   senti::fuzz::check_answer(response.status, response.body, response.content_type);

@@ -5,10 +5,15 @@
 
 #include "senti/error.h"
 #include "senti/text_rules.h"
+#include "serving/http_util.h"
 #include "tokenizer/utf8.h"
 
 namespace senti::cli {
 namespace {
+
+// Deeper nesting than any record needs. Checked before parsing (as the server does for request bodies):
+// a line of millions of '[' would otherwise become a DOM of as many arrays, gigabytes for one line.
+constexpr std::size_t kMaxJsonDepth = 64;
 
 std::string lower_extension(const std::filesystem::path& path) {
   std::string ext = path.extension().string();
@@ -91,6 +96,8 @@ bool RecordReader::next(InputRecord& record) {
     case FileFormat::kJsonl:
       while (next_line(line)) {
         if (is_blank(line)) continue;
+        if (serving::json_nesting_depth(line, kMaxJsonDepth) > kMaxJsonDepth)
+          fail(line_no_, "JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
         nlohmann::json j;
         std::string error;
         try {
@@ -219,6 +226,7 @@ OutputScan scan_output(const std::filesystem::path& path, bool csv) {
         scan.complete_bytes = offset;
         continue;
       }
+      if (serving::json_nesting_depth(body, kMaxJsonDepth) > kMaxJsonDepth) break;  // not a row senti wrote
       nlohmann::json j;
       try {
         j = nlohmann::json::parse(body);

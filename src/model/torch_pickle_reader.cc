@@ -1,5 +1,6 @@
 #include "model/torch_pickle_reader.h"
 
+#include <algorithm>
 #include <cstring>
 #include <unordered_map>
 
@@ -43,15 +44,96 @@ PyRef make_int(std::int64_t v) {
   return p;
 }
 
+// Deeper than any state_dict pickle (dict -> tensor -> argument tuple -> size tuple) nests its objects.
+constexpr std::uint32_t kMaxNesting = 64;
+
 class Machine {
  public:
   Machine(std::span<const std::byte> bytes, std::size_t& pos, const PersistentLoad& persistent_load,
           const std::string& where)
       : bytes_(bytes), pos_(pos), persistent_load_(persistent_load), where_(where) {}
+  Machine(const Machine&) = delete;
+  Machine& operator=(const Machine&) = delete;
+  // A pickle that failed may hold reference cycles (a list appended to itself through the memo) and
+  // chains nested a million deep: shared_ptr would leak the first and overflow the stack freeing the
+  // second. So every container is emptied into one flat list first, and that list is freed.
+  ~Machine() {
+    if (checked_) return;
+    std::vector<PyRef> flat;
+    for (const auto& weak : containers_) {
+      const PyRef c = weak.lock();
+      if (!c) continue;
+      for (auto& item : c->items) flat.push_back(std::move(item));
+      for (auto& [key, value] : c->dict) {
+        flat.push_back(std::move(key));
+        flat.push_back(std::move(value));
+      }
+      c->items.clear();
+      c->dict.clear();
+    }
+  }
 
   PyRef run();
 
  private:
+  PyRef make_container(Kind kind) {
+    PyRef c = make(kind);
+    containers_.push_back(c);
+    return c;
+  }
+  // Before the objects leave the machine: no cycle and no nesting past kMaxNesting anywhere among
+  // them (what is returned and what the memo drops), so freeing them is finite and shallow.
+  // Iterative depth-first search with colours; heights are computed on the way back.
+  void check_object_graph() {
+    struct Seen {
+      bool done = false;
+      std::uint32_t height = 0;
+    };
+    struct Frame {
+      const PyObject* obj;
+      std::size_t next = 0;
+      std::uint32_t below = 0;  // tallest child so far
+    };
+    const auto child = [](const PyObject* o, std::size_t k) -> const PyObject* {
+      if (k < o->items.size()) return o->items[k].get();
+      k -= o->items.size();
+      if (k < 2 * o->dict.size()) return (k % 2 == 0 ? o->dict[k / 2].first : o->dict[k / 2].second).get();
+      k -= 2 * o->dict.size();
+      if (k == 0 && o->tensor.storage) return o->tensor.storage.get();
+      return nullptr;
+    };
+    std::unordered_map<const PyObject*, Seen> seen;
+    std::vector<Frame> path;
+    for (const auto& weak : containers_) {
+      const PyRef start = weak.lock();
+      if (!start || seen.count(start.get()) != 0) continue;
+      seen[start.get()];
+      path.push_back({start.get()});
+      while (!path.empty()) {
+        const PyObject* c = child(path.back().obj, path.back().next++);
+        if (c == nullptr) {
+          const std::uint32_t height = path.back().below + 1;
+          if (height > kMaxNesting) {
+            throw fail("objects nested deeper than " + std::to_string(kMaxNesting) + " levels (not a state_dict)");
+          }
+          seen[path.back().obj] = {true, height};
+          path.pop_back();
+          if (!path.empty()) path.back().below = std::max(path.back().below, height);
+          continue;
+        }
+        const auto [it, fresh] = seen.try_emplace(c);
+        if (fresh) {
+          path.push_back({c});
+        } else if (!it->second.done) {
+          throw fail("an object contains itself (a reference cycle; not a state_dict)");
+        } else {
+          path.back().below = std::max(path.back().below, it->second.height);
+        }
+      }
+    }
+    checked_ = true;
+  }
+
   ModelError fail(const std::string& what) const {
     return ModelError(where_ + ": cannot read pickle at byte " + std::to_string(op_pos_) + ": " + what);
   }
@@ -147,6 +229,8 @@ class Machine {
   std::vector<PyRef> stack_;
   std::vector<std::size_t> marks_;
   std::unordered_map<std::uint64_t, PyRef> memo_;
+  std::vector<std::weak_ptr<PyObject>> containers_;  // every tuple, list, dict and tensor made
+  bool checked_ = false;                             // check_object_graph passed
 };
 
 std::vector<std::size_t> int_tuple(const PyRef& t, const char* what, const ModelError& err_proto,
@@ -172,7 +256,7 @@ PyRef Machine::rebuild_tensor(const std::vector<PyRef>& args) {
     throw fail(std::string("_rebuild_tensor expects a storage, got ") + kind_name(args[0]->kind));
   }
   if (args[1]->kind != Kind::kInt || args[1]->i < 0) throw fail("_rebuild_tensor: bad storage offset");
-  auto t = make(Kind::kTensor);
+  auto t = make_container(Kind::kTensor);
   t->tensor.storage = args[0];
   t->tensor.storage_offset = static_cast<std::size_t>(args[1]->i);
   const ModelError bad_size = fail("_rebuild_tensor: size must be a tuple of non-negative integers");
@@ -188,7 +272,7 @@ PyRef Machine::reduce(const PyRef& callable, const PyRef& args) {
   if (args->kind != Kind::kTuple) throw fail("REDUCE arguments are not a tuple");
   const std::string& f = callable->s;
   if (f == "collections.OrderedDict") {
-    auto d = make(Kind::kDict);
+    auto d = make_container(Kind::kDict);
     return d;
   }
   if (f == "torch._utils._rebuild_tensor_v2" || f == "torch._utils._rebuild_tensor") {
@@ -214,9 +298,9 @@ PyRef Machine::run() {
       case 0x95:  // FRAME: the length is advisory
         take(8);
         break;
-      case '}': stack_.push_back(make(Kind::kDict)); break;   // EMPTY_DICT
-      case ']': stack_.push_back(make(Kind::kList)); break;   // EMPTY_LIST
-      case ')': stack_.push_back(make(Kind::kTuple)); break;  // EMPTY_TUPLE
+      case '}': stack_.push_back(make_container(Kind::kDict)); break;   // EMPTY_DICT
+      case ']': stack_.push_back(make_container(Kind::kList)); break;   // EMPTY_LIST
+      case ')': stack_.push_back(make_container(Kind::kTuple)); break;  // EMPTY_TUPLE
       case '(': marks_.push_back(stack_.size()); break;       // MARK
       case 'X': push_string(static_cast<std::size_t>(take_le(4))); break;     // BINUNICODE
       case 0x8c: push_string(static_cast<std::size_t>(take_le(1))); break;    // SHORT_BINUNICODE
@@ -246,14 +330,14 @@ PyRef Machine::run() {
         break;
       }
       case 't': {  // TUPLE
-        auto t = make(Kind::kTuple);
+        auto t = make_container(Kind::kTuple);
         t->items = pop_mark();
         stack_.push_back(std::move(t));
         break;
       }
       case 0x85: case 0x86: case 0x87: {  // TUPLE1..3
         const std::size_t n = static_cast<std::size_t>(op - 0x84);
-        auto t = make(Kind::kTuple);
+        auto t = make_container(Kind::kTuple);
         t->items.resize(n);
         for (std::size_t k = n; k-- > 0;) t->items[k] = pop();
         stack_.push_back(std::move(t));
@@ -339,6 +423,7 @@ PyRef Machine::run() {
       case 0x94: memo_put(memo_.size()); break;  // MEMOIZE
       case '.': {  // STOP
         if (!marks_.empty() || stack_.size() != 1) throw fail("STOP with an unbalanced stack");
+        check_object_graph();
         return pop();
       }
       default: {

@@ -18,7 +18,10 @@ std::string trimmed_lower(std::string_view s) {
 }
 
 // window_bits: 16 + MAX_WBITS for gzip, 32 + MAX_WBITS lets zlib detect zlib or gzip headers.
-DecodedBody inflate_bounded(const std::string& in, int window_bits, std::size_t max_output) {
+// members: gzip may hold several members one after another (RFC 1952 2.2, what `cat a.gz b.gz` or
+// `gzip -c a b` writes); the body is all of them, decoded in order. Any other byte after the end of the
+// (last) stream is refused as corrupt rather than silently dropped.
+DecodedBody inflate_bounded(const std::string& in, int window_bits, bool members, std::size_t max_output) {
   DecodedBody out;
   z_stream z{};
   if (inflateInit2(&z, window_bits) != Z_OK) {
@@ -28,11 +31,10 @@ DecodedBody inflate_bounded(const std::string& in, int window_bits, std::size_t 
   z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(in.data()));
   z.avail_in = static_cast<uInt>(std::min<std::size_t>(in.size(), std::numeric_limits<uInt>::max()));
   char chunk[16384];
-  int rc = Z_OK;
-  while (rc != Z_STREAM_END) {
+  while (true) {
     z.next_out = reinterpret_cast<Bytef*>(chunk);
     z.avail_out = sizeof chunk;
-    rc = inflate(&z, Z_NO_FLUSH);
+    const int rc = inflate(&z, Z_NO_FLUSH);
     if (rc != Z_OK && rc != Z_STREAM_END) {
       out.status = DecodedBody::Status::kCorrupt;
       break;
@@ -43,7 +45,15 @@ DecodedBody inflate_bounded(const std::string& in, int window_bits, std::size_t 
       break;
     }
     out.body.append(chunk, produced);
-    if (rc == Z_OK && produced == 0 && z.avail_in == 0) {  // truncated stream
+    if (rc == Z_STREAM_END) {
+      if (z.avail_in == 0) break;  // the whole body decoded
+      if (!members || inflateReset(&z) != Z_OK) {
+        out.status = DecodedBody::Status::kCorrupt;  // bytes after the end of the stream
+        break;
+      }
+      continue;  // the next gzip member (anything else fails its header check above)
+    }
+    if (produced == 0 && z.avail_in == 0) {  // truncated stream
       out.status = DecodedBody::Status::kCorrupt;
       break;
     }
@@ -62,8 +72,8 @@ DecodedBody decode_content(std::string_view encoding, std::string body, std::siz
     out.body = std::move(body);
     return out;
   }
-  if (coding == "gzip" || coding == "x-gzip") return inflate_bounded(body, 16 + MAX_WBITS, max_output);
-  if (coding == "deflate") return inflate_bounded(body, 32 + MAX_WBITS, max_output);
+  if (coding == "gzip" || coding == "x-gzip") return inflate_bounded(body, 16 + MAX_WBITS, true, max_output);
+  if (coding == "deflate") return inflate_bounded(body, 32 + MAX_WBITS, false, max_output);
   DecodedBody out;
   out.status = DecodedBody::Status::kUnsupported;
   return out;

@@ -16,8 +16,9 @@ struct DecodedBody {
 };
 
 // Decodes body as `encoding` says ("", "identity", "gzip", "x-gzip", "deflate"; case-insensitive;
-// one coding only). kTooLarge as soon as the output would pass max_output bytes; kUnsupported for any
-// other coding; kCorrupt when the data is not what the coding says.
+// one coding only; gzip may hold several members, decoded one after another). kTooLarge as soon as the
+// output would pass max_output bytes; kUnsupported for any other coding; kCorrupt when the data is not
+// what the coding says, is truncated, or has bytes after its end.
 DecodedBody decode_content(std::string_view encoding, std::string body, std::size_t max_output);
 
 }  // namespace senti::serving

@@ -42,10 +42,9 @@ void Service::predict_get(const std::shared_ptr<Call>& call, std::string_view qu
     if (key == "text") text = &value;
   if (text == nullptr) reject(400, "missing query parameter: use GET /predict?text=...");
   std::vector<TextInput> inputs{{*text, std::nullopt}};
-  const BertConfig& config = config_;
   std::string text_copy = *text;
   predict(call, std::move(inputs), true,
-          [text_copy, &config](const std::vector<Prediction>& predictions, const Timing& timing) {
+          [text_copy](const std::vector<Prediction>& predictions, const Timing& timing) {
             const Prediction& p = predictions.front();
             // The seed's key order.
             const nlohmann::ordered_json body = {{"text", text_copy},

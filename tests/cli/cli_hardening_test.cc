@@ -1,5 +1,7 @@
 // The CLI defects of issue 8, each reproduced with the real senti binary: empty texts, outputs that
 // are devices, invalid UTF-8 in JSONL, huge malformed lines, calibration labels, tokenize, usage.
+#include <sys/resource.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -12,6 +14,7 @@
 #include <nlohmann/json.hpp>
 
 #include "common/run_command.h"
+#include "common/sanitized_build.h"
 
 namespace {
 
@@ -147,6 +150,46 @@ TEST(CliErrors, HugeMalformedLinesAreQuotedBriefly) {
     EXPECT_EQ(r.status, 2) << cmd << ": " << r.out.substr(0, 500);
     EXPECT_NE(r.out.find("in.jsonl:2"), std::string::npos) << r.out.substr(0, 500);
     EXPECT_LT(r.out.size(), 1000u) << cmd;
+  }
+}
+
+// Peak resident set of `command` (run by /bin/sh, replaced by it through exec), in kB.
+long peak_rss_kb(const std::string& command) {
+  const std::string line = "exec " + command;
+  const pid_t pid = fork();
+  if (pid == 0) {
+    execl("/bin/sh", "sh", "-c", line.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  int status = 0;
+  rusage usage{};
+  if (pid < 0 || wait4(pid, &status, 0, &usage) != pid) return -1;
+  return usage.ru_maxrss;
+}
+
+// A JSONL line of millions of '[' became as many nested arrays before anything looked at it (~300 MB
+// for this 8 MB line). Refused by depth first, in the three commands that read JSONL.
+TEST(CliErrors, DeeplyNestedJsonlLinesAreRefusedWithoutBuildingThem) {
+  TempDir tmp;
+  const std::string deep = tmp.file("deep.jsonl"), plain = tmp.file("plain.jsonl"), out = tmp.file("out.jsonl");
+  const std::string first = "{\"text\": \"ok\", \"label\": 1}\n";
+  write(deep, first + std::string(4 << 20, '[') + std::string(4 << 20, ']') + "\n");
+  write(plain, first);
+  for (const std::string& cmd :
+       {kSenti + " classify --model " + kTiny + " --output " + out + " --input ",
+        kSenti + " eval --model " + kTiny + " --data ",
+        kSenti + " compile " + kTiny + " -o " + tmp.file("m.senti") + " --precision fp32 --calibration "}) {
+    const Result r = run(cmd + deep + " 2>&1 >/dev/null");
+    EXPECT_EQ(r.status, 2) << cmd << ": " << r.out.substr(0, 500);
+    EXPECT_NE(r.out.find("deep.jsonl:2: JSON nested deeper than 64 levels"), std::string::npos) << r.out.substr(0, 500);
+    // Memory: against the same command on a one-line file (the binary alone is ~200 MB resident when
+    // it links the CUDA libraries). The line itself costs ~16-24 MB; its DOM would be ~300 MB.
+    std::filesystem::remove(out);
+    const long base = peak_rss_kb(cmd + plain + " >/dev/null 2>&1");
+    std::filesystem::remove(out);
+    const long with_deep = peak_rss_kb(cmd + deep + " >/dev/null 2>&1");
+    ASSERT_GT(base, 0);
+    EXPECT_LT(with_deep - base, 100L * 1024 + senti::test::kRssSlackKb) << cmd << ": peak RSS " << with_deep << " kB vs " << base;
   }
 }
 

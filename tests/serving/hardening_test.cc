@@ -237,6 +237,42 @@ TEST_F(ServeHostile, GzipBodiesAreDecodedWithABound) {
   EXPECT_EQ(http_status_of(corrupt), 400) << corrupt.substr(0, 300);
 }
 
+TEST_F(ServeHostile, GzipMembersAreAllDecodedAndTrailingBytesRefused) {
+  const std::string body = R"({"inputs": "这件衣服的质量真的太棒了", "raw_scores": true})";
+  const std::string gz_headers = "Content-Type: application/json\r\nContent-Encoding: gzip\r\n";
+  const std::string plain = raw_exchange(server_->port(), raw_post("/predict", "Content-Type: application/json\r\n", body));
+  ASSERT_EQ(http_status_of(plain), 200) << plain;
+  // Two members (what `gzip -c a b` writes): the body is both, in order. Split inside the text so a
+  // decoder that stops after the first member sends broken JSON (400).
+  const std::size_t cut = body.find("质量");
+  const std::string two = raw_exchange(server_->port(),
+                                       raw_post("/predict", gz_headers, gzip(body.substr(0, cut)) + gzip(body.substr(cut))));
+  ASSERT_EQ(http_status_of(two), 200) << two.substr(0, 300);
+  EXPECT_EQ(body_of(two), body_of(plain));
+  // Bytes after the end of the gzip data are not silently dropped.
+  for (const std::string& tail : {std::string("garbage"), std::string(8, '\0'), gzip(body).substr(0, 15)}) {
+    const std::string a = raw_exchange(server_->port(), raw_post("/predict", gz_headers, gzip(body) + tail));
+    EXPECT_EQ(http_status_of(a), 400) << a.substr(0, 300);
+  }
+  // deflate (zlib) has a single stream: trailing bytes are refused too.
+  z_stream z{};
+  deflateInit(&z, 6);
+  std::string zl(deflateBound(&z, static_cast<uLong>(body.size())), '\0');
+  z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(body.data()));
+  z.avail_in = static_cast<uInt>(body.size());
+  z.next_out = reinterpret_cast<Bytef*>(zl.data());
+  z.avail_out = static_cast<uInt>(zl.size());
+  deflate(&z, Z_FINISH);
+  zl.resize(z.total_out);
+  deflateEnd(&z);
+  const std::string deflate_headers = "Content-Type: application/json\r\nContent-Encoding: deflate\r\n";
+  const std::string ok = raw_exchange(server_->port(), raw_post("/predict", deflate_headers, zl));
+  ASSERT_EQ(http_status_of(ok), 200) << ok.substr(0, 300);
+  EXPECT_EQ(body_of(ok), body_of(plain));
+  const std::string extra = raw_exchange(server_->port(), raw_post("/predict", deflate_headers, zl + zl));
+  EXPECT_EQ(http_status_of(extra), 400) << extra.substr(0, 300);
+}
+
 TEST_F(ServeHostile, InfoDoesNotExposeTheModelPath) {
   const HttpResult r = HttpClient(server_->port()).get("/info");
   ASSERT_EQ(r.status, 200);

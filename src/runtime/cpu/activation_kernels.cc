@@ -67,7 +67,9 @@ void to_bf16_scalar(const float* x, std::size_t n, uint16_t* out) { to_bf16_body
 
 // GCC 12's AVX-512 intrinsic headers trip -Wmaybe-uninitialized on their own _mm512_undefined_ps().
 #pragma GCC diagnostic push
+#if !defined(__clang__)  // a GCC-only warning
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 // Explicit intrinsics here: GCC 12 leaves quantize_body's second loop scalar for AVX-512 (it
 // vectorizes only the SSE2 build), and this pass runs before every int8 matmul.
 SENTI_KERNEL_TARGET_AVX512 void quantize_avx512(const float* x, std::size_t rows, std::size_t cols, uint8_t* q,

@@ -89,7 +89,9 @@ struct Fp32Fma512 {
 
 // GCC 12's AVX-512 headers trip -Wmaybe-uninitialized on their own _mm512_undefined_*().
 #pragma GCC diagnostic push
+#if !defined(__clang__)  // a GCC-only warning
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#endif
 
 // One tile: rows [row, row+MR) × columns [col, col + NB·16) of a panel `w` (group stride
 // `group_bytes`), over all `groups` K groups; then the epilogue stores it into y.

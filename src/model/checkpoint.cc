@@ -133,8 +133,8 @@ class Binder {
 
   // A NaN or an infinity among the weights makes the logits NaN (or one label's probability exactly 1)
   // for every text: refused, with where it is, instead of serving wrong answers. fp64 values beyond
-  // float's range arrive here as infinities. Blocks without an early exit so the scan vectorizes: a
-  // 100-M-weight model takes a few tens of milliseconds.
+  // float's range arrive here as infinities. Scanned in blocks without an early exit, so the compiler can
+  // vectorize the common all-finite case.
   void check_finite(const std::string& name, const TensorRef& ref) const {
     const std::size_t n = ref.numel();
     constexpr std::size_t kScanBlock = 4096;

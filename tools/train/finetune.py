@@ -14,6 +14,11 @@ BertForSequenceClassification folder with vocab.txt, labels and display labels).
       --train DATA/sentiment/train.jsonl DATA/corpora/labelled/*.train.jsonl \
       --dev DATA/sentiment/dev.jsonl DATA/corpora/labelled/*.dev.jsonl --time-budget 900
   # the same recipe from scratch: --scratch --vocab VOCAB --layers 4 --hidden 256 (instead of --init)
+
+Distillation (--soft FILE from teacher_labels.py, instead of --train): the labelled texts of that file are the
+training sources (grouped by their "src"), each with its gold label and the teacher's P(positive) "p"; the loss
+of a labelled text is (1 - w) * CE(gold) + w * CE(teacher's distribution), w = --kd-weight. Its unlabelled lines
+form one more pool, drawn with probability --unlabelled-share per text, learnt from the teacher's p alone.
 """
 import argparse, json, os, random, sys, time
 import numpy as np
@@ -84,7 +89,10 @@ def main():
     ap.add_argument("--hidden", type=int, default=256)
     ap.add_argument("--heads", type=int, default=4)
     ap.add_argument("--inter", type=int, default=1024)
-    ap.add_argument("--train", nargs="+", required=True)
+    ap.add_argument("--train", nargs="+", default=[])
+    ap.add_argument("--soft", default="", help="teacher_labels.py output: labelled + unlabelled texts with teacher p")
+    ap.add_argument("--kd-weight", type=float, default=0.5, help="weight of the teacher's target on labelled texts")
+    ap.add_argument("--unlabelled-share", type=float, default=0.25, help="share of each batch drawn from unlabelled texts")
     ap.add_argument("--dev", nargs="+", required=True)
     ap.add_argument("--workdir", required=True)
     ap.add_argument("--max-len", type=int, default=128)
@@ -93,6 +101,7 @@ def main():
     ap.add_argument("--wd", type=float, default=0.01)
     ap.add_argument("--warmup-steps", type=int, default=200)
     ap.add_argument("--balance-alpha", type=float, default=0.5)
+    ap.add_argument("--bucket", type=int, default=16, help="batches drawn at once and sorted by length (1: no bucketing)")
     ap.add_argument("--time-budget", type=float, default=900)
     ap.add_argument("--eval-every-s", type=float, default=0, help="0: only at the end")
     ap.add_argument("--dev-max-per-source", type=int, default=0, help="score at most N dev texts per source (0: all)")
@@ -109,7 +118,11 @@ def main():
     fh = open(os.path.join(a.workdir, "train.log"), "a")
     log("args " + json.dumps(vars(a)), fh)
     vocab = a.vocab or os.path.join(a.init, "vocab.txt")
-    tok = BertTokenizer(vocab, do_lower_case=True)
+    if bool(a.train) == bool(a.soft):
+        raise SystemExit("give exactly one of --train and --soft")
+    tok = BertTokenizer(vocab, do_lower_case=True)  # positional: transformers 5 ignores vocab_file=
+    if len(tok) < 100:
+        raise SystemExit(f"{vocab}: the tokenizer loaded only {len(tok)} pieces")
     if a.init:
         model = BertForSequenceClassification.from_pretrained(a.init, num_labels=2)
     else:
@@ -119,10 +132,25 @@ def main():
         model = BertForSequenceClassification(cfg)
     log(f"model {sum(p.numel() for p in model.parameters()) / 1e6:.2f} M params, from {a.init or 'scratch'}", fh)
     t0 = time.time()
-    train = {}
+    train = {}  # source -> (token ids, gold labels (-1: none), teacher P(positive) (nan: none))
     for p in a.train:
         X, y = read_labelled(p)
-        train[source_name(p)] = (encode(tok, X, a.max_len), y)
+        train[source_name(p)] = (encode(tok, X, a.max_len), y, np.full(len(y), np.nan))
+    unlabelled = None
+    if a.soft:
+        groups = {}
+        with open(a.soft, encoding="utf-8") as f:
+            for line in f:
+                r = json.loads(line)
+                key = r["src"] if "label" in r else None
+                groups.setdefault(key, ([], [], []))
+                groups[key][0].append(r["text"]); groups[key][1].append(int(r.get("label", -1))); groups[key][2].append(r["p"])
+        for key, (X, y, q) in groups.items():
+            entry = (encode(tok, X, a.max_len), np.array(y), np.array(q, dtype=np.float64))
+            if key is None:
+                unlabelled = entry
+            else:
+                train[key] = entry
     dev = {}
     for p in a.dev:
         X, y = read_labelled(p)
@@ -133,6 +161,10 @@ def main():
     names = list(train)
     sizes = np.array([len(train[n][1]) for n in names], dtype=np.float64)
     probs = sizes ** a.balance_alpha; probs /= probs.sum()
+    if unlabelled is not None and a.unlabelled_share > 0:
+        train["unlabelled"] = unlabelled
+        names.append("unlabelled"); sizes = np.append(sizes, len(unlabelled[1]))
+        probs = np.append(probs * (1 - a.unlabelled_share), a.unlabelled_share)
     log(f"tokenized in {time.time() - t0:.0f}s; sources (n, sampling p): " +
         ", ".join(f"{n} {int(s)} {p:.3f}" for n, s, p in zip(names, sizes, probs)), fh)
     nd = ("bias", "LayerNorm.weight")
@@ -165,16 +197,40 @@ def main():
     model.train()
     step = 0; elapsed = 0.0; t_last = time.time(); run = 0.0; next_eval = a.eval_every_s or float("inf"); tokens = 0
     t_train = time.time()
+    queue = []
+
+    def next_batch():
+        # Length bucketing: draw --bucket batches' worth of texts from the mixture, sort them by length and cut
+        # them into batches served in random order (far less padding than random batches of mixed lengths).
+        if not queue:
+            src = rng.choice(len(names), size=a.batch * a.bucket, p=probs)
+            pool = [(train[names[s]][0][i], train[names[s]][1][i], train[names[s]][2][i]) for s in src for i in [draw(names[s])]]
+            pool.sort(key=lambda b: len(b[0]))
+            chunks = [pool[c:c + a.batch] for c in range(0, len(pool), a.batch)]
+            queue.extend(chunks[i] for i in rng.permutation(len(chunks)))
+        return queue.pop()
+
     while elapsed < a.time_budget:
-        src = rng.choice(len(names), size=a.batch, p=probs)
-        batch = [(train[names[s]][0][i], train[names[s]][1][i]) for s in src for i in [draw(names[s])]]
+        batch = next_batch()
         x, m = collate([b[0] for b in batch])
         y = torch.tensor([int(b[1]) for b in batch])
+        q = torch.tensor([float(b[2]) for b in batch])
         lr = a.lr * min((step + 1) / a.warmup_steps, max(0.0, 1 - elapsed / a.time_budget))
         for g in opt.param_groups: g["lr"] = lr
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bool(a.bf16)):
             lg = model(input_ids=x, attention_mask=m).logits
-        loss = F.cross_entropy(lg.float(), y)
+        if a.soft:
+            # gold CE where there is a label, the teacher's soft CE where there is a p, mixed by --kd-weight
+            logp = F.log_softmax(lg.float(), -1)
+            has_q = ~torch.isnan(q); qq = torch.where(has_q, q, torch.zeros_like(q))
+            soft = -(qq * logp[:, 1] + (1 - qq) * logp[:, 0])
+            has_y = y >= 0
+            gold = -logp.gather(1, y.clamp(min=0)[:, None])[:, 0]
+            w_soft = torch.where(has_y, torch.full_like(q, a.kd_weight), torch.ones_like(q)) * has_q
+            w_gold = torch.where(has_y, 1 - w_soft, torch.zeros_like(q))
+            loss = (w_gold * gold + w_soft * soft).mean()
+        else:
+            loss = F.cross_entropy(lg.float(), y)
         opt.zero_grad(set_to_none=True); loss.backward()
         torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
         opt.step(); step += 1; run += loss.item(); tokens += int(m.sum())

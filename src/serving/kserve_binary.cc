@@ -84,7 +84,8 @@ std::optional<std::uint64_t> binary_data_size(const json& tensor) {
   if (parameters == nullptr) return std::nullopt;
   const auto it = parameters->find("binary_data_size");
   if (it == parameters->end() || it->is_null()) return std::nullopt;
-  if (!it->is_number_unsigned()) reject(400, "\"binary_data_size\" must be a non-negative integer");
+  if (!it->is_number_integer() || (!it->is_number_unsigned() && it->get<std::int64_t>() < 0))
+    reject(400, "\"binary_data_size\" must be a non-negative integer");
   return it->get<std::uint64_t>();
 }
 

@@ -53,6 +53,46 @@ KSERVE_BODIES = [
                 {"name": "text", "datatype": "BYTES", "shape": [1], "data": ["好"]}]},
     {"inputs": [{"name": 1}, {"name": 2}]},
 ]
+HF_BODIES = [  # what huggingface_hub's InferenceClient.text_classification posts to POST /
+    {"inputs": TEXT, "parameters": {}},
+    {"inputs": TEXT, "parameters": {"top_k": 1, "function_to_apply": "sigmoid"}},
+    {"inputs": [TEXT, "物流太慢了"], "parameters": {"function_to_apply": "none", "truncate": False}},
+    {"inputs": TEXT, "parameters": {"top_k": 0, "function_to_apply": "tanh"}},
+]
+V1_BODIES = [
+    {"instances": [TEXT, {"text": "物流太慢了"}]},
+    {"instances": []},
+    {"instances": [""]},
+]
+
+
+def bytes_tensor(texts) -> bytes:
+    """A BYTES tensor's binary data: each element as its 4-byte little-endian length and its bytes."""
+    return b"".join(len(t).to_bytes(4, "little") + t for t in (x.encode() for x in texts))
+
+
+def binary_infer(texts, outputs=None, parameters=None, data=None, size=None):
+    """A KServe v2 binary-extension request as tritonclient.http sends it: (JSON header, binary data)."""
+    data = bytes_tensor(texts) if data is None else data
+    header = {"inputs": [{"name": "text", "datatype": "BYTES", "shape": [len(texts)],
+                          "parameters": {"binary_data_size": len(data) if size is None else size}}]}
+    if outputs is not None:
+        header["outputs"] = outputs
+    if parameters is not None:
+        header["parameters"] = parameters
+    return json.dumps(header).encode(), data
+
+
+BINARY_INFERS = [
+    binary_infer([TEXT, "物流太慢了"], parameters={"binary_data_output": True}),
+    binary_infer([TEXT], outputs=[{"name": "label", "parameters": {"binary_data": True}}, {"name": "scores"}]),
+    binary_infer([TEXT], data=(100).to_bytes(4, "little") + b"abc"),      # an element past the end
+    binary_infer([TEXT], data=b"\xff\xff\xff\xff" + b"x"),               # a 4 GiB element
+    binary_infer([TEXT], data=bytes_tensor([TEXT]) + b"\x01\x00"),        # a cut length prefix
+    binary_infer([TEXT], size=2**64 - 1),                                  # binary_data_size past the end
+    binary_infer(["", "好"]),
+]
+
 QUERIES = ["text=" + "%E8%BF%99%E4%BB%B6%E8%A1%A3%E6%9C%8D%E7%9A%84%E8%B4%A8%E9%87%8F%E7%9C%9F%E7%9A%84%E5%A4%AA%E6%A3%92%E4%BA%86",
            "text=hello+world&x=1", "text=%ZZ", "text=", "text=%FF%FE", "other=1"]
 
@@ -65,6 +105,20 @@ def main() -> None:
         put("http_request_fuzzer", http_request("POST", "/predict", json.dumps(b, ensure_ascii=False).encode()))
     for b in KSERVE_BODIES:
         put("http_request_fuzzer", http_request("POST", "/v2/models/tiny/infer", json.dumps(b).encode()))
+    for b in HF_BODIES:
+        put("http_request_fuzzer", http_request("POST", "/", json.dumps(b, ensure_ascii=False).encode()))
+    for b in V1_BODIES:
+        put("http_request_fuzzer", http_request("POST", "/v1/models/tiny:predict", json.dumps(b, ensure_ascii=False).encode()))
+    for header, data in BINARY_INFERS:
+        put("http_request_fuzzer", http_request("POST", "/v2/models/tiny/infer", header + data,
+                                                headers=[f"Inference-Header-Content-Length: {len(header)}"]))
+    header, data = BINARY_INFERS[0]
+    put("http_request_fuzzer", http_request("POST", "/v2/models/tiny/infer", header + data,
+                                            headers=[f"Inference-Header-Content-Length: {len(header) + len(data) + 1}"]))
+    put("http_request_fuzzer", http_request("POST", "/v2/models/tiny/infer", header + data,
+                                            headers=["Inference-Header-Content-Length: -1"]))
+    for path in ["/v1/models", "/v1/models/tiny", "/v1/models/other"]:
+        put("http_request_fuzzer", http_request("GET", path))
     for path in ["/health", "/info", "/metrics", "/openapi.json", "/v2", "/v2/health/ready", "/v2/models/tiny",
                  "/v2/models/tiny/versions/1/ready", "/nowhere"]:
         put("http_request_fuzzer", http_request("GET", path, close=True))
@@ -86,6 +140,13 @@ def main() -> None:
         put("json_api_fuzzer", b"\x01" + json.dumps(b, ensure_ascii=False).encode())
     for b in KSERVE_BODIES:
         put("json_api_fuzzer", b"\x02" + json.dumps(b, ensure_ascii=False).encode())
+    # 3: KServe v2 binary, bytes 1-2 = Inference-Header-Content-Length (little-endian); 4: POST /; 5: KServe v1.
+    for header, data in BINARY_INFERS:
+        put("json_api_fuzzer", b"\x03" + len(header).to_bytes(2, "little") + header + data)
+    for b in HF_BODIES:
+        put("json_api_fuzzer", b"\x04" + json.dumps(b, ensure_ascii=False).encode())
+    for b in V1_BODIES:
+        put("json_api_fuzzer", b"\x05" + json.dumps(b, ensure_ascii=False).encode())
     put("json_api_fuzzer", b"\x01" + b"[" * 64)
     put("json_api_fuzzer", b"\x02" + b'{"inputs":[{"name":"text","datatype":"BYTES","shape":[18446744073709551615],"data":["a"]}]}')
 

@@ -1,6 +1,8 @@
 // The prediction endpoints' request formats and answers: seed GET /predict, Hugging Face TEI
 // POST /predict, KServe v2 infer and model metadata. Parsing errors are thrown as detail::RequestError.
 #include <algorithm>
+#include <cmath>
+#include <cstdint>
 #include <numeric>
 #include <string>
 #include <vector>
@@ -8,6 +10,7 @@
 #include "senti/error.h"
 #include "senti/text_rules.h"
 #include "serving/http_util.h"
+#include "serving/kserve_binary.h"
 #include "serving/service.h"
 #include "serving/service_detail.h"
 
@@ -18,18 +21,84 @@ using namespace detail;  // NOLINT: this file implements Service with its helper
 
 namespace {
 
-// [{"label","score"}...] by score, highest first.
-json ranked_scores(const Prediction& p, const BertConfig& config, bool raw) {
-  const std::vector<float>& values = raw ? p.logits : p.scores;
+// The numbers a TEI answer ranks: probabilities (softmax, the model's scores), sigmoid of the logits,
+// or the logits themselves ("none", or "raw_scores": true).
+enum class ScoreFunction { kSoftmax, kSigmoid, kNone };
+
+std::vector<float> answer_values(const Prediction& p, ScoreFunction fn) {
+  if (fn == ScoreFunction::kSoftmax) return p.scores;
+  std::vector<float> out = p.logits;
+  if (fn == ScoreFunction::kSigmoid)
+    for (float& v : out) v = 1.0f / (1.0f + std::exp(-v));
+  return out;
+}
+
+// [{"label","score"}...] by score, highest first; the first top_k of them.
+json ranked_scores(const Prediction& p, const BertConfig& config, ScoreFunction fn, std::size_t top_k) {
+  const std::vector<float> values = answer_values(p, fn);
   std::vector<std::size_t> order(values.size());
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return values[a] > values[b]; });
   json out = json::array();
   for (const std::size_t i : order) {
+    if (out.size() >= top_k) break;
     const std::string& label = i < config.labels.size() ? config.labels[i] : std::to_string(i);
     out.push_back({{"label", label}, {"score", values[i]}});
   }
   return out;
+}
+
+// The answer options of a TEI request. TEI's own are top-level ("raw_scores", "truncate"); the Hugging
+// Face Inference API, and so huggingface_hub's InferenceClient, sends "parameters": {"top_k",
+// "function_to_apply", "truncate"}. Each is read from "parameters" when given there, else top-level.
+// A request with "parameters" (huggingface_hub always sends it, {} at least) gets the Inference API's
+// answer shape: a list of rankings even for one text, which InferenceClient.text_classification unwraps
+// with [0]; without it a single text gets TEI's flat ranking.
+struct TeiOptions {
+  bool truncate = true;
+  bool nested = false;
+  ScoreFunction fn = ScoreFunction::kSoftmax;
+  std::size_t top_k = static_cast<std::size_t>(-1);
+};
+
+TeiOptions tei_options(const json& request) {
+  TeiOptions o;
+  const json* parameters = nullptr;
+  if (const auto it = request.find("parameters"); it != request.end() && !it->is_null()) {
+    if (!it->is_object()) reject(400, "\"parameters\" must be an object");
+    parameters = &*it;
+    o.nested = true;
+  }
+  auto option = [&](const char* key) -> const json* {
+    if (parameters != nullptr)
+      if (const auto it = parameters->find(key); it != parameters->end() && !it->is_null()) return &*it;
+    if (const auto it = request.find(key); it != request.end() && !it->is_null()) return &*it;
+    return nullptr;
+  };
+  bool raw_scores = false;
+  if (const json* v = option("raw_scores")) {
+    if (!v->is_boolean()) reject(400, "\"raw_scores\" must be true or false");
+    raw_scores = v->get<bool>();
+  }
+  if (const json* v = option("truncate")) {
+    if (!v->is_boolean()) reject(400, "\"truncate\" must be true or false");
+    o.truncate = v->get<bool>();
+  }
+  if (const json* v = option("top_k")) {
+    if (!v->is_number_unsigned() || v->get<std::uint64_t>() == 0) reject(400, "\"top_k\" must be a positive integer");
+    o.top_k = static_cast<std::size_t>(std::min<std::uint64_t>(v->get<std::uint64_t>(), o.top_k));
+  }
+  o.fn = raw_scores ? ScoreFunction::kNone : ScoreFunction::kSoftmax;
+  if (const json* v = option("function_to_apply")) {
+    const std::string name = v->is_string() ? v->get<std::string>() : std::string();
+    if (name == "softmax") o.fn = ScoreFunction::kSoftmax;
+    else if (name == "sigmoid") o.fn = ScoreFunction::kSigmoid;
+    else if (name == "none") o.fn = ScoreFunction::kNone;
+    else reject(400, "\"function_to_apply\" must be \"softmax\", \"sigmoid\" or \"none\"");
+    if (raw_scores && o.fn != ScoreFunction::kNone)
+      reject(400, "\"raw_scores\": true asks for the logits; it cannot go with \"function_to_apply\": \"" + name + "\"");
+  }
+  return o;
 }
 
 }  // namespace
@@ -65,9 +134,13 @@ json Service::parse_json_body(const HttpRequest& http) {
   if (!is_json_content_type(http.content_type))
     throw RequestError{415, "Content-Type must be application/json, got \"" + excerpt(http.content_type, 100) + "\"",
                        "validation"};
-  if (json_nesting_depth(http.body, kMaxJsonDepth) > kMaxJsonDepth)
+  return parse_json_text(http.body);
+}
+
+json Service::parse_json_text(std::string_view text) {
+  if (json_nesting_depth(text, kMaxJsonDepth) > kMaxJsonDepth)
     reject(400, "the body is JSON nested deeper than " + std::to_string(kMaxJsonDepth) + " levels");
-  json request = json::parse(http.body, nullptr, false);
+  json request = json::parse(text, nullptr, false);
   if (request.is_discarded()) reject(400, "the body is not valid JSON");
   return request;
 }
@@ -77,15 +150,7 @@ void Service::predict_tei(const std::shared_ptr<Call>& call, const HttpRequest& 
   if (!request.is_object()) reject(400, "the body must be a JSON object such as {\"inputs\": \"text\"}");
   const auto inputs_it = request.find("inputs");
   if (inputs_it == request.end()) reject(400, "missing field \"inputs\"");
-  bool raw_scores = false, truncate = true;
-  if (auto it = request.find("raw_scores"); it != request.end() && !it->is_null()) {
-    if (!it->is_boolean()) reject(400, "\"raw_scores\" must be true or false");
-    raw_scores = it->get<bool>();
-  }
-  if (auto it = request.find("truncate"); it != request.end() && !it->is_null()) {
-    if (!it->is_boolean()) reject(400, "\"truncate\" must be true or false");
-    truncate = it->get<bool>();
-  }
+  const TeiOptions options = tei_options(request);
   const json& in = *inputs_it;
   std::vector<TextInput> inputs;
   bool batch = false;
@@ -112,91 +177,115 @@ void Service::predict_tei(const std::shared_ptr<Call>& call, const HttpRequest& 
     reject(400, "\"inputs\" must be a string or a list of texts");
   }
   const BertConfig& config = config_;
-  predict(call, std::move(inputs), truncate,
-          [batch, raw_scores, &config](const std::vector<Prediction>& predictions, const Timing&) {
-            if (!batch) return json_response(200, ranked_scores(predictions.front(), config, raw_scores));
+  predict(call, std::move(inputs), options.truncate,
+          [batch, options, &config](const std::vector<Prediction>& predictions, const Timing&) {
+            if (!batch && !options.nested) return json_response(200, ranked_scores(predictions.front(), config, options.fn, options.top_k));
             json out = json::array();
-            for (const auto& p : predictions) out.push_back(ranked_scores(p, config, raw_scores));
+            for (const auto& p : predictions) out.push_back(ranked_scores(p, config, options.fn, options.top_k));
             return json_response(200, out);
           });
 }
 
 void Service::kserve_infer(const std::shared_ptr<Call>& call, const HttpRequest& http) {
-  const json request = parse_json_body(http);
+  const bool binary_body = http.inference_header_length.has_value();
+  if (binary_body && !is_json_content_type(http.content_type) &&
+      http.content_type.substr(0, http.content_type.find(';')) != "application/octet-stream")
+    throw RequestError{415, "with " + std::string(kserve::kHeaderLengthField) +
+                                ", Content-Type must be application/octet-stream or JSON, got \"" +
+                                excerpt(http.content_type, 100) + "\"", "validation"};
+  const kserve::SplitBody body = kserve::split_body(http.body, http.inference_header_length);
+  const json request = binary_body ? parse_json_text(body.header) : parse_json_body(http);
   if (!request.is_object()) reject(400, "the body must be a JSON object with \"inputs\"");
   const auto inputs_it = request.find("inputs");
   if (inputs_it == request.end() || !inputs_it->is_array() || inputs_it->empty())
     reject(400, "\"inputs\" must be a non-empty list of tensors");
+  // The inputs in order: each with a binary_data_size takes its share of the binary data.
+  const bool single = inputs_it->size() == 1;
+  kserve::BinaryCursor cursor(body.binary);
   const json* tensor = nullptr;
-  if (inputs_it->size() == 1) {
-    tensor = &(*inputs_it)[0];
-  } else {
-    for (const json& t : *inputs_it) {
-      if (!t.is_object()) reject(400, "an input tensor must be an object");
-      const auto name = t.find("name");
-      if (name == t.end() || !name->is_string()) reject(400, "every input tensor needs a \"name\" string");
-      if (*name == "text") tensor = &t;
+  std::optional<std::string_view> tensor_binary;
+  for (const json& t : *inputs_it) {
+    if (!t.is_object()) reject(400, "an input tensor must be an object");
+    const auto name = t.find("name");
+    if (name == t.end() || !name->is_string())
+      reject(400, single ? "the input tensor needs a \"name\" string" : "every input tensor needs a \"name\" string");
+    std::optional<std::string_view> chunk;
+    if (const auto size = kserve::binary_data_size(t)) chunk = cursor.take(*size, name->get_ref<const std::string&>());
+    if (single || *name == "text") {
+      tensor = &t;
+      tensor_binary = chunk;
     }
-    if (tensor == nullptr) reject(400, "several input tensors given and none is named \"text\"");
   }
-  if (!tensor->is_object()) reject(400, "an input tensor must be an object");
-  if (const auto name = tensor->find("name"); name == tensor->end() || !name->is_string())
-    reject(400, "the input tensor needs a \"name\" string");
+  cursor.expect_end();
+  if (tensor == nullptr) reject(400, "several input tensors given and none is named \"text\"");
+  const std::string& tensor_name = (*tensor)["name"].get_ref<const std::string&>();
   const auto datatype = tensor->find("datatype");
   if (datatype == tensor->end() || !datatype->is_string() || *datatype != "BYTES")
     reject(400, "the input tensor's \"datatype\" must be \"BYTES\"");
   const auto shape = tensor->find("shape");
   if (shape == tensor->end() || !shape->is_array() || shape->empty()) reject(400, "the input tensor needs a \"shape\"");
-  std::size_t elements = 1;
+  // The element count, saturated (any count this large is refused below).
+  constexpr std::uint64_t kManyElements = std::uint64_t{1} << 40;
+  std::uint64_t elements = 1;
   for (const json& d : *shape) {
     if (!d.is_number_unsigned()) reject(400, "\"shape\" must hold non-negative integers");
-    elements *= std::min<std::size_t>(d.get<std::size_t>(), 1u << 20);
+    const std::uint64_t dim = d.get<std::uint64_t>();
+    elements = dim != 0 && elements > kManyElements / dim ? kManyElements : elements * dim;
   }
-  const auto data = tensor->find("data");
-  if (data == tensor->end() || !data->is_array()) reject(400, "the input tensor needs \"data\", a list of strings");
+  const std::size_t max_batch = settings_.max_client_batch_size;
   std::vector<TextInput> inputs;
-  // Row-major data, flat or nested one level ([["a"], ["b"]]).
-  for (const json& d : *data) {
-    if (d.is_string()) {
-      inputs.push_back({d.get<std::string>(), std::nullopt});
-    } else if (d.is_array()) {
-      for (const json& e : d) {
-        if (!e.is_string()) reject(400, "\"data\" must hold strings");
-        inputs.push_back({e.get<std::string>(), std::nullopt});
+  if (tensor_binary) {
+    if (tensor->contains("data"))
+      reject(400, "the input tensor has both \"data\" and binary data (binary_data_size); send one of them");
+    for (std::string& text : kserve::decode_bytes(*tensor_binary, max_batch, tensor_name))
+      inputs.push_back({std::move(text), std::nullopt});
+  } else {
+    const auto data = tensor->find("data");
+    if (data == tensor->end() || !data->is_array())
+      reject(400, "the input tensor needs \"data\", a list of strings, or binary data (binary_data_size)");
+    // Row-major data, flat or nested one level ([["a"], ["b"]]).
+    for (const json& d : *data) {
+      if (d.is_string()) {
+        inputs.push_back({d.get<std::string>(), std::nullopt});
+      } else if (d.is_array()) {
+        for (const json& e : d) {
+          if (!e.is_string()) reject(400, "\"data\" must hold strings");
+          inputs.push_back({e.get<std::string>(), std::nullopt});
+        }
+      } else {
+        reject(400, "\"data\" must hold strings");
       }
-    } else {
-      reject(400, "\"data\" must hold strings");
+      if (inputs.size() > max_batch) break;
     }
-    if (inputs.size() > settings_.max_client_batch_size) break;
   }
   if (inputs.empty()) reject(422, "the input tensor has no texts");
-  if (inputs.size() > settings_.max_client_batch_size)
-    reject(422, "batch size is over the maximum of " + std::to_string(settings_.max_client_batch_size) +
-                    " (--max-client-batch-size)");
+  if (inputs.size() > max_batch)
+    reject(422, "batch size is over the maximum of " + std::to_string(max_batch) + " (--max-client-batch-size)");
   if (elements != inputs.size())
     reject(422, "\"shape\" says " + std::to_string(elements) + " elements but \"data\" has " +
                     std::to_string(inputs.size()));
   json id = request.contains("id") ? request["id"] : json();
   if (!id.is_null() && !id.is_string()) reject(400, "\"id\" must be a string");
+  const std::vector<kserve::RequestedOutput> outputs = kserve::requested_outputs(request, {"label", "score", "scores"});
   const std::string model_name = settings_.model_name;
-  const BertConfig& config = config_;
+  const std::size_t labels = config_.num_labels();
   predict(call, std::move(inputs), true,
-          [id, model_name, &config](const std::vector<Prediction>& predictions, const Timing&) {
+          [id, model_name, outputs, labels](const std::vector<Prediction>& predictions, const Timing&) {
             const std::size_t n = predictions.size();
-            json labels = json::array(), scores = json::array(), all = json::array();
-            for (const auto& p : predictions) {
-              labels.push_back(p.label);
-              scores.push_back(p.score);
-              for (const float s : p.scores) all.push_back(s);
+            std::vector<kserve::OutputTensor> tensors;
+            for (const kserve::RequestedOutput& o : outputs) {
+              kserve::OutputTensor t{o.name, {n}, {}, {}, o.name != "label", o.binary};
+              for (const auto& p : predictions) {
+                if (o.name == "label") t.bytes.push_back(p.label);
+                if (o.name == "score") t.fp32.push_back(p.score);
+                if (o.name == "scores") t.fp32.insert(t.fp32.end(), p.scores.begin(), p.scores.end());
+              }
+              if (o.name == "scores") t.shape = {n, labels};
+              tensors.push_back(std::move(t));
             }
-            json out = {{"model_name", model_name},
-                        {"model_version", "1"},
-                        {"outputs",
-                         {{{"name", "label"}, {"datatype", "BYTES"}, {"shape", {n}}, {"data", labels}},
-                          {{"name", "score"}, {"datatype", "FP32"}, {"shape", {n}}, {"data", scores}},
-                          {{"name", "scores"}, {"datatype", "FP32"}, {"shape", {n, config.num_labels()}}, {"data", all}}}}};
-            if (!id.is_null()) out["id"] = id;
-            return json_response(200, out);
+            json header = {{"model_name", model_name}, {"model_version", "1"}};
+            if (!id.is_null()) header["id"] = id;
+            return kserve::infer_response(std::move(header), tensors);
           });
 }
 

@@ -4,6 +4,8 @@
 #include <string>
 #include <utility>
 
+#include "serving/kserve_binary.h"
+
 namespace senti::serving {
 
 namespace http = boost::beast::http;
@@ -21,6 +23,15 @@ struct ChunkExtensionLimit {
 };
 ChunkExtensionLimit chunk_extension_limit;
 }  // namespace
+
+HttpRequest service_request(http::request<http::string_body>&& request) {
+  HttpRequest req{std::string(request.method_string()), std::string(request.target()), std::move(request.body()),
+                  std::string(request[http::field::content_type]), std::string(request[http::field::content_encoding]),
+                  std::nullopt};
+  if (const auto it = request.find(boost::beast::string_view(kserve::kHeaderLengthField.data(), kserve::kHeaderLengthField.size())); it != request.end())
+    req.inference_header_length = std::string(it->value());
+  return req;
+}
 
 void configure_request_parser(RequestParser& parser, const ServeOptions& options) {
   parser.header_limit(kHeaderLimit);

@@ -43,6 +43,10 @@ enum class ReadPhase { kHeader, kBody };
 std::optional<ReadRejection> read_rejection(const boost::system::error_code& ec, ReadPhase phase,
                                             const ServeOptions& options);
 
+// The Service's view of a parsed request: method, target, body (moved out), Content-Type,
+// Content-Encoding and Inference-Header-Content-Length.
+HttpRequest service_request(boost::beast::http::request<boost::beast::http::string_body>&& request);
+
 // The wire form of a Service answer. head: the answer to a HEAD request (the length GET would send,
 // no body).
 WireResponse make_wire_response(HttpResponse response, unsigned version, bool keep_alive, bool head,

@@ -149,10 +149,9 @@ void Session::dispatch() {
   parser_.reset();
   busy_ = true;
   stream_.expires_never();  // the answer may wait for the engine; the client's read deadline is its own
-  HttpRequest req{std::string(request.method_string()), std::string(request.target()), std::move(request.body()),
-                  std::string(request[http::field::content_type]), std::string(request[http::field::content_encoding])};
-  auto self = shared_from_this();
   const bool head = request.method() == http::verb::head;
+  HttpRequest req = service_request(std::move(request));
+  auto self = shared_from_this();
   server_.service().handle(
       std::move(req),
       [self, head](HttpResponse response) { self->respond(std::move(response), false, head); },

@@ -117,9 +117,7 @@ std::string serve_bytes(std::string_view bytes, Service& service, const ServeOpt
     const unsigned version = request.version();
     const bool keep_alive = request.keep_alive();
     const bool head = request.method() == http::verb::head;
-    HttpRequest req{std::string(request.method_string()), std::string(request.target()), std::move(request.body()),
-                    std::string(request[http::field::content_type]),
-                    std::string(request[http::field::content_encoding])};
+    HttpRequest req = service_request(std::move(request));
     HttpResponse response = handle_in_memory(service, std::move(req));
     const bool close = !keep_alive || service.draining();
     out << make_wire_response(std::move(response), version, !close, head, options);

@@ -24,6 +24,7 @@ json errors(std::initializer_list<int> codes) {
       case 400: out["400"] = error_response("Malformed request: bad JSON, wrong types, invalid UTF-8"); break;
       case 404: out["404"] = error_response("Unknown model"); break;
       case 413: out["413"] = error_response("Body over --payload-limit"); break;
+      case 415: out["415"] = error_response("Content-Type not JSON (with Inference-Header-Content-Length: or application/octet-stream)"); break;
       case 422: out["422"] = error_response("Empty text, batch over --max-client-batch-size, text too long with truncate=false"); break;
       case 429: out["429"] = error_response("Over --max-concurrent-requests"); break;
       case 500: out["500"] = error_response("Inference failed"); break;
@@ -90,20 +91,81 @@ json schemas() {
          {{"oneOf", {{{"type", "string"}}, {{"type", "array"}, {"items", sequence}, {"minItems", 1}}}},
           {"description", "A text, or a batch: [\"t1\", \"t2\"], [[\"t1\"], [\"t2\"]] or [[\"text\", \"pair\"]]"}}},
         {"raw_scores", {{"type", "boolean"}, {"default", false}, {"description", "Logits instead of probabilities"}}},
-        {"truncate", {{"type", "boolean"}, {"default", true}, {"description", "false: reject texts over the model maximum"}}}}}};
+        {"truncate", {{"type", "boolean"}, {"default", true}, {"description", "false: reject texts over the model maximum"}}},
+        {"top_k", {{"type", "integer"}, {"minimum", 1}, {"description", "Only the first top_k labels of each ranking"}}},
+        {"function_to_apply",
+         {{"type", "string"},
+          {"enum", {"softmax", "sigmoid", "none"}},
+          {"default", "softmax"},
+          {"description", "softmax: probabilities; sigmoid: sigmoid of each logit; none: the logits (as raw_scores)"}}},
+        {"parameters",
+         {{"type", "object"},
+          {"description",
+           "The Hugging Face Inference API form, as huggingface_hub's InferenceClient sends it: top_k, "
+           "function_to_apply and truncate (they win over the same keys at the top level). With \"parameters\" "
+           "the answer is always a list of rankings, one per input, also for a single text"},
+          {"properties",
+           {{"top_k", {{"type", "integer"}, {"minimum", 1}}},
+            {"function_to_apply", {{"type", "string"}, {"enum", {"softmax", "sigmoid", "none"}}}},
+            {"truncate", {{"type", "boolean"}}}}}}}}}};
   s["PredictResponse"] = {{"oneOf", {ref("Ranks"), {{"type", "array"}, {"items", ref("Ranks")}}}}};
-  const json tensor_properties = {{"name", {{"type", "string"}}},
-                                  {"datatype", {{"type", "string"}}},
-                                  {"shape", {{"type", "array"}, {"items", {{"type", "integer"}}}}},
-                                  {"data", {{"type", "array"}, {"items", json::object()}}}};
+  const json tensor_properties = {
+      {"name", {{"type", "string"}}},
+      {"datatype", {{"type", "string"}}},
+      {"shape", {{"type", "array"}, {"items", {{"type", "integer"}}}}},
+      {"data", {{"type", "array"}, {"items", json::object()}, {"description", "Absent when the tensor is binary"}}},
+      {"parameters",
+       {{"type", "object"},
+        {"properties",
+         {{"binary_data_size",
+           {{"type", "integer"},
+            {"minimum", 0},
+            {"description", "Binary tensor extension: the tensor's bytes follow the JSON header, in tensor order. "
+                            "BYTES: each element a 4-byte little-endian length and its bytes; FP32: little-endian"}}}}}}}};
   s["InferTensor"] = {{"type", "object"},
-                      {"required", {"name", "datatype", "shape", "data"}},
+                      {"required", {"name", "datatype", "shape"}},
                       {"properties", tensor_properties}};
-  s["InferRequest"] = {{"type", "object"},
-                       {"required", {"inputs"}},
-                       {"properties",
-                        {{"id", {{"type", "string"}}},
-                         {"inputs", {{"type", "array"}, {"items", ref("InferTensor")}, {"minItems", 1}}}}}};
+  s["InferRequestedOutput"] = {
+      {"type", "object"},
+      {"required", {"name"}},
+      {"properties",
+       {{"name", {{"type", "string"}, {"enum", {"label", "score", "scores"}}}},
+        {"parameters",
+         {{"type", "object"},
+          {"properties", {{"binary_data", {{"type", "boolean"}, {"description", "Answer this output as binary data"}}}}}}}}}};
+  s["InferRequest"] = {
+      {"type", "object"},
+      {"required", {"inputs"}},
+      {"properties",
+       {{"id", {{"type", "string"}}},
+        {"inputs", {{"type", "array"}, {"items", ref("InferTensor")}, {"minItems", 1}}},
+        {"outputs",
+         {{"type", "array"},
+          {"items", ref("InferRequestedOutput")},
+          {"description", "The outputs to answer, in this order (all three when absent or empty)"}}},
+        {"parameters",
+         {{"type", "object"},
+          {"properties",
+           {{"binary_data_output",
+             {{"type", "boolean"}, {"description", "Answer every output without its own binary_data as binary data"}}}}}}}}}};
+  const json text_object = {{"type", "object"}, {"required", {"text"}}, {"properties", {{"text", {{"type", "string"}}}}}};
+  const json instance = {{"oneOf", {{{"type", "string"}}, text_object}}};
+  s["V1PredictRequest"] = {{"type", "object"},
+                           {"required", {"instances"}},
+                           {"properties", {{"instances", {{"type", "array"}, {"minItems", 1}, {"items", instance}}}}}};
+  s["V1Prediction"] = {
+      {"type", "object"},
+      {"required", {"label", "score", "scores"}},
+      {"properties",
+       {{"label", {{"type", "string"}}},
+        {"score", {{"type", "number"}, {"description", "Probability of the label"}}},
+        {"scores",
+         {{"type", "object"},
+          {"additionalProperties", {{"type", "number"}}},
+          {"description", "Probability of every label, by label"}}}}}};
+  s["V1PredictResponse"] = {{"type", "object"},
+                            {"required", {"predictions"}},
+                            {"properties", {{"predictions", {{"type", "array"}, {"items", ref("V1Prediction")}}}}}};
   s["InferResponse"] = {{"type", "object"},
                         {"required", {"model_name", "outputs"}},
                         {"properties",
@@ -141,15 +203,48 @@ json openapi_document(const std::string& version, const std::string& model_name)
         {"operationId", "predict"},
         {"requestBody", {{"required", true}, {"content", json_content(ref("PredictRequest"))}}},
         {"responses", tei_responses}}}};
-  json infer_responses = errors({400, 404, 413, 422, 429, 500, 503});
+  json infer_responses = errors({400, 404, 413, 415, 422, 429, 500, 503});
   infer_responses["200"] = ok("Outputs label (BYTES), score (FP32) and scores (FP32, [n, labels])", ref("InferResponse"), true);
+  const std::string binary_note =
+      "Binary tensor extension: the JSON header (Inference-Header-Content-Length bytes) followed by the binary data "
+      "of the outputs with \"parameters\": {\"binary_data_size\": n}, in output order";
+  infer_responses["200"]["content"]["application/octet-stream"] = {
+      {"schema", {{"type", "string"}, {"format", "binary"}, {"description", binary_note}}}};
+  infer_responses["200"]["headers"]["Inference-Header-Content-Length"] = {
+      {"description", "Binary answers: the byte length of the JSON header at the start of the body"},
+      {"schema", {{"type", "integer"}}}};
+  json infer_parameters = model_param;
+  infer_parameters.push_back({{"name", "Inference-Header-Content-Length"},
+                              {"in", "header"},
+                              {"required", false},
+                              {"description", "Binary tensor extension: the body is this many bytes of JSON header, "
+                                              "then the inputs' binary data (their binary_data_size, in input order)"},
+                              {"schema", {{"type", "integer"}, {"minimum", 0}}}});
+  json infer_body = json_content(ref("InferRequest"));
+  infer_body["application/octet-stream"] = {
+      {"schema", {{"type", "string"}, {"format", "binary"}, {"description", "JSON header and binary tensor data"}}}};
   paths["/v2/models/{model}/infer"] = {
       {"post",
-       {{"summary", "KServe v2 / Open Inference Protocol inference on a BYTES tensor of texts"},
+       {{"summary", "KServe v2 / Open Inference Protocol inference on a BYTES tensor of texts, JSON or binary tensors "
+                    "(tritonclient.http's default)"},
         {"operationId", "kserve_infer"},
-        {"parameters", model_param},
-        {"requestBody", {{"required", true}, {"content", json_content(ref("InferRequest"))}}},
+        {"parameters", infer_parameters},
+        {"requestBody", {{"required", true}, {"content", infer_body}}},
         {"responses", infer_responses}}}};
+  json v1_responses = errors({400, 404, 413, 415, 422, 429, 500, 503});
+  v1_responses["200"] = ok("One prediction per instance, in order", ref("V1PredictResponse"), true);
+  paths["/v1/models/{model}:predict"] = {
+      {"post",
+       {{"summary", "KServe v1 prediction: {\"instances\": [text, ...]}"},
+        {"operationId", "kserve_v1_predict"},
+        {"parameters", model_param},
+        {"requestBody", {{"required", true}, {"content", json_content(ref("V1PredictRequest"))}}},
+        {"responses", v1_responses}}}};
+  json v1_ready = errors({404, 503});
+  v1_ready["200"] = ok("{\"name\", \"ready\": true}", {{"type", "object"}});
+  paths["/v1/models/{model}"] = {{"get", get_op("KServe v1 model readiness", "kserve_v1_model_ready", v1_ready, model_param)}};
+  paths["/v1/models"] = {{"get", get_op("KServe v1 model list: {\"models\": [name]}", "kserve_v1_models",
+                                        {{"200", ok("The served model", {{"type", "object"}})}})}};
   json meta_responses = errors({404});
   meta_responses["200"] = ok("Model metadata", {{"type", "object"}});
   paths["/v2/models/{model}"] = {{"get", get_op("KServe v2 model metadata", "kserve_model_metadata", meta_responses, model_param)}};
@@ -170,7 +265,13 @@ json openapi_document(const std::string& version, const std::string& model_name)
                                "playground",
                                {{"200", {{"description", "HTML page"},
                                          {"content", {{"text/html", {{"schema", {{"type", "string"}}}}}}}}},
-                                {"404", error_response("senti serve --no-ui")}})}};
+                                {"404", error_response("senti serve --no-ui")}})},
+                {"post",
+                 {{"summary", "Classify texts: the same as POST /predict, at the base URL where Hugging Face clients "
+                              "(InferenceClient(model=url).text_classification) post"},
+                  {"operationId", "predict_root"},
+                  {"requestBody", {{"required", true}, {"content", json_content(ref("PredictRequest"))}}},
+                  {"responses", tei_responses}}}};
   paths["/openapi.json"] = {{"get", get_op("This document", "openapi", {{"200", ok("OpenAPI 3 document", {{"type", "object"}})}})}};
   return {{"openapi", "3.0.3"},
           {"info",

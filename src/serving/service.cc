@@ -30,6 +30,7 @@ std::string endpoint_of(std::string_view path) {
                                                       "/v2", "/v2/health/live", "/v2/health/ready"};
   for (const auto f : fixed)
     if (path == f) return std::string(f);
+  if (path.starts_with("/v1/models")) return path.ends_with(":predict") ? "/v1/models/predict" : "/v1/models";
   if (path.starts_with("/v2/models/")) {
     if (path.ends_with("/infer")) return "/v2/models/infer";
     if (path.ends_with("/ready")) return "/v2/models/ready";
@@ -178,11 +179,7 @@ void Service::route(const std::shared_ptr<Call>& call, const HttpRequest& reques
   const Target target = split_target(request.target);
   const std::string_view path = target.path;
   const std::string& method = request.method;
-  auto allow = [&](std::string_view allowed) {
-    if (method == allowed || (allowed == "GET" && method == "HEAD")) return true;
-    throw RequestError{405, "method " + excerpt(method, 32) + " is not allowed on " + excerpt(path) + "; use " +
-                                std::string(allowed), "method_not_allowed"};
-  };
+  auto allow = [&](std::string_view allowed) { require_method(method, allowed, path); };
   const std::string models_prefix = "/v2/models/";
 
   if (path == "/predict") {
@@ -196,10 +193,17 @@ void Service::route(const std::shared_ptr<Call>& call, const HttpRequest& reques
     if (draining_ && !live_only) return fail(call, 503, "the server is shutting down", "unhealthy");
     return finish(call, json_response(200, {{"status", "ok"}}), "success");
   }
-  if (path == "/" && settings_.ui) {
-    allow("GET");
-    return finish(call, playground_response(), "success");
+  if (path == "/") {
+    // POST /: what Hugging Face clients send to a TEI base URL (InferenceClient(model=url)).
+    if (method == "POST") return predict_tei(call, request);
+    if (settings_.ui) {
+      if (method != "GET" && method != "HEAD")
+        throw RequestError{405, "method " + excerpt(method, 32) + " is not allowed on /; use GET or POST",
+                           "method_not_allowed"};
+      return finish(call, playground_response(), "success");
+    }
   }
+  if (path == "/v1/models" || path.starts_with("/v1/models/")) return kserve_v1(call, request, path);
   if (path == "/info") {
     allow("GET");
     return finish(call, json_response(200, info()), "success");

@@ -3,9 +3,14 @@
 //   GET  /predict?text=...            seed-compatible: {"text","sentiment","label","score","latency_ms"}
 //   POST /predict                     TEI-compatible: {"inputs": str | [str | [str] | [str, str]], "raw_scores", "truncate"}
 //   POST /v2/models/{name}/infer      KServe v2 / Open Inference Protocol (BYTES "text" in, "label" + "scores" out)
+//                                     with the binary tensor extension (Inference-Header-Content-Length; kserve_binary.h)
 //   GET  /v2, /v2/health/live, /v2/health/ready, /v2/models/{name}, /v2/models/{name}/ready
+//   POST /v1/models/{name}:predict    KServe v1: {"instances": [text...]} -> {"predictions": [{"label","score","scores"}...]}
+//   GET  /v1/models, /v1/models/{name} KServe v1 model list and readiness
 //   GET  /health, /info, /metrics, /openapi.json
 //   GET  /                            the web playground (HTML; 404 with --no-ui)
+//   POST /                            the same as POST /predict: a TEI base URL, as huggingface_hub's InferenceClient
+//                                     posts {"inputs", "parameters": {"top_k", "function_to_apply", "truncate"}}
 // Errors are {"error": "...", "error_type": "..."} with:
 //   400 validation  the request cannot be read: malformed JSON, JSON nested deeper than 64 levels,
 //                   wrong JSON types, missing field, bad %-escape, invalid UTF-8, missing ?text=
@@ -43,6 +48,8 @@ struct HttpRequest {
   std::string body;
   std::string content_type;      // the Content-Type header, "" when absent
   std::string content_encoding;  // the Content-Encoding header, "" when absent
+  // Inference-Header-Content-Length (KServe v2 binary tensor extension), nullopt when absent.
+  std::optional<std::string> inference_header_length;
 };
 
 struct HttpResponse {
@@ -106,10 +113,14 @@ class Service {
   void predict_get(const std::shared_ptr<Call>& call, std::string_view query);
   void predict_tei(const std::shared_ptr<Call>& call, const HttpRequest& request);
   void kserve_infer(const std::shared_ptr<Call>& call, const HttpRequest& request);
+  // GET /v1/models, GET /v1/models/{name}, POST /v1/models/{name}:predict (kserve_v1.cc).
+  void kserve_v1(const std::shared_ptr<Call>& call, const HttpRequest& request, std::string_view path);
   nlohmann::json kserve_model_metadata() const;
   bool admit(const std::shared_ptr<Call>& call);
   // The body of a POST to a JSON endpoint, parsed: checks Content-Type (415), nesting depth and syntax (400).
   static nlohmann::json parse_json_body(const HttpRequest& request);
+  // A JSON text of a request: nesting depth and syntax (400).
+  static nlohmann::json parse_json_text(std::string_view text);
 
   void finish(const std::shared_ptr<Call>& call, HttpResponse response, std::string_view outcome);
   void fail(const std::shared_ptr<Call>& call, int status, std::string_view message, std::string_view type);

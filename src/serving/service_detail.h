@@ -1,13 +1,16 @@
-// Helpers shared by the files that implement Service (service.cc, endpoints.cc). Not a public header.
+// Helpers shared by the files that implement Service (service.cc, endpoints.cc, kserve_v1.cc, kserve_binary.cc).
+// Not a public header.
 #pragma once
 
 #include <chrono>
 #include <cstdio>
 #include <string>
+#include <string_view>
 #include <utility>
 
 #include <nlohmann/json.hpp>
 
+#include "senti/text_rules.h"
 #include "serving/service.h"
 
 namespace senti::serving::detail {
@@ -26,6 +29,13 @@ struct RequestError {
 };
 
 [[noreturn]] inline void reject(int status, std::string message) { throw RequestError{status, std::move(message)}; }
+
+// 405 unless the method is `allowed` (HEAD counts as GET).
+inline void require_method(std::string_view method, std::string_view allowed, std::string_view path) {
+  if (method == allowed || (allowed == "GET" && method == "HEAD")) return;
+  throw RequestError{405, "method " + excerpt(method, 32) + " is not allowed on " + excerpt(path) + "; use " +
+                              std::string(allowed), "method_not_allowed"};
+}
 
 inline HttpResponse json_response(int status, const nlohmann::json& body) {
   HttpResponse r;

@@ -15,7 +15,9 @@
 #include <gtest/gtest.h>
 #include <nlohmann/json.hpp>
 
+#include "serving/expect_error.h"
 #include "serving/http_client.h"
+#include "serving/serve_fixture.h"
 #include "serving/server_process.h"
 
 namespace senti::test {
@@ -31,33 +33,7 @@ std::string repeat(const std::string& s, int n) {
   return out;
 }
 
-// Asserts an error answer: status, {"error": non-empty, "error_type": type}, message mentioning `mentions`.
-void expect_error(const HttpResult& r, int status, const std::string& type, const std::string& mentions = "") {
-  EXPECT_EQ(r.status, status) << r.error << " " << r.body;
-  const json j = r.json();
-  ASSERT_TRUE(j.is_object()) << r.body;
-  EXPECT_EQ(j.value("error_type", ""), type) << r.body;
-  EXPECT_FALSE(j.value("error", "").empty()) << r.body;
-  if (!mentions.empty()) {
-    EXPECT_NE(j.value("error", "").find(mentions), std::string::npos) << r.body;
-  }
-  EXPECT_EQ(r.headers.count("content-type") ? r.headers.at("content-type") : "", "application/json");
-}
-
-class ServeApi : public ::testing::Test {
- protected:
-  static void SetUpTestSuite() {
-    server_ = new ServerProcess({"--max-client-batch-size", "4", "--payload-limit", "65536"});
-  }
-  static void TearDownTestSuite() {
-    delete server_;
-    server_ = nullptr;
-  }
-  void SetUp() override { ASSERT_NE(server_->port(), 0); }
-  HttpClient client() { return HttpClient(server_->port()); }
-  static ServerProcess* server_;
-};
-ServerProcess* ServeApi::server_ = nullptr;
+class ServeApi : public ServeFixture {};
 
 TEST_F(ServeApi, SeedGetPredict) {
   HttpClient c(server_->port());
@@ -296,7 +272,7 @@ TEST_F(ServeApi, BadInputErrors) {
 TEST_F(ServeApi, RoutingErrors) {
   HttpClient c(server_->port());
   expect_error(c.get("/nope"), 404, "not_found", "/nope");
-  expect_error(c.post("/", "{}"), 405, "method_not_allowed");
+  expect_error(c.request("PUT", "/", "{}"), 405, "method_not_allowed", "GET or POST");
   expect_error(c.request("DELETE", "/predict", ""), 405, "method_not_allowed", "DELETE");
   expect_error(c.post("/health", "{}"), 405, "method_not_allowed");
   expect_error(c.post("/metrics", "{}"), 405, "method_not_allowed");
@@ -435,6 +411,7 @@ TEST(ServeUi, NoUiTurnsThePlaygroundOff) {
   HttpClient c(server.port());
   expect_error(c.get("/"), 404, "not_found");
   EXPECT_EQ(c.get("/predict?text=ok").status, 200);
+  EXPECT_EQ(c.post("/", R"({"inputs": "ok"})").status, 200);  // the TEI route stays
 }
 
 TEST(ServeCli, MissingModelIsAClearError) {

@@ -92,7 +92,8 @@ HttpClient::~HttpClient() = default;
 HttpResult HttpClient::get(const std::string& target) { return request("GET", target, ""); }
 HttpResult HttpClient::post(const std::string& target, const std::string& body) { return request("POST", target, body); }
 
-HttpResult HttpClient::request(const std::string& method, const std::string& target, const std::string& body) {
+HttpResult HttpClient::request(const std::string& method, const std::string& target, const std::string& body,
+                               const std::map<std::string, std::string>& headers) {
   http::request<http::string_body> req;
   req.method_string(method);
   req.target(target);
@@ -104,6 +105,7 @@ HttpResult HttpClient::request(const std::string& method, const std::string& tar
     req.body() = body;
     req.prepare_payload();
   }
+  for (const auto& [name, value] : headers) req.set(name, value);
   return impl_->exchange(req, true);
 }
 

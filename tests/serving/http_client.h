@@ -31,7 +31,9 @@ class HttpClient {
 
   HttpResult get(const std::string& target);
   HttpResult post(const std::string& target, const std::string& body);
-  HttpResult request(const std::string& method, const std::string& target, const std::string& body);
+  // headers: extra fields, set after (so replacing) the default Content-Type.
+  HttpResult request(const std::string& method, const std::string& target, const std::string& body,
+                     const std::map<std::string, std::string>& headers = {});
   // Sends these bytes as they are (a new connection) and reads one HTTP response.
   HttpResult raw(const std::string& bytes);
 

@@ -49,7 +49,7 @@ TEST(InMemoryHttp, GetPredictAnswersLikeTheService) {
   const json got = json::parse(body_of(wire));
   EXPECT_EQ(got["text"], "好");
 
-  const HttpResponse direct = server().handle({"GET", "/predict?text=%E5%A5%BD", "", "", ""});
+  const HttpResponse direct = server().handle({"GET", "/predict?text=%E5%A5%BD", "", "", "", std::nullopt});
   ASSERT_EQ(direct.status, 200) << direct.body;
   const json expected = json::parse(direct.body);
   EXPECT_EQ(got["label"], expected["label"]);
@@ -111,7 +111,7 @@ TEST(InMemoryHttp, RequestCutShortGetsNoAnswer) {
 TEST(InMemoryHttp, KServeTensorNamesOfAnyTypeAreA400) {
   for (const char* body : {R"({"inputs":[{"name":1},{"name":2}]})", R"({"inputs":[{"name":null},{"name":[]}]})",
                            R"({"inputs":[{"name":1}]})"}) {
-    const HttpResponse r = server().handle({"POST", "/v2/models/tiny/infer", body, "application/json", ""});
+    const HttpResponse r = server().handle({"POST", "/v2/models/tiny/infer", body, "application/json", "", std::nullopt});
     EXPECT_EQ(r.status, 400) << body << " -> " << r.body;
     EXPECT_EQ(json::parse(r.body)["error_type"], "validation") << r.body;
   }

@@ -43,6 +43,7 @@ struct HttpRequest {
   std::string body;
   std::string content_type;      // the Content-Type header, "" when absent
   std::string content_encoding;  // the Content-Encoding header, "" when absent
+  std::string endpoint;          // the metrics label; "" for the path's (the gRPC endpoint names its method)
 };
 
 struct HttpResponse {
@@ -79,7 +80,8 @@ class Service {
 
   // An error answer produced by the network layer itself (body over the limit, unparsable request),
   // counted in the metrics and logged like the others.
-  HttpResponse transport_error(int status, std::string_view message, std::string_view type);
+  HttpResponse transport_error(int status, std::string_view message, std::string_view type,
+                               std::string_view endpoint = "other");
 
   // Health endpoints answer 503 once draining.
   void set_draining() { draining_ = true; }

@@ -6,6 +6,8 @@
 //   GET  /v2, /v2/health/live, /v2/health/ready, /v2/models/{name}, /v2/models/{name}/ready
 //   GET  /health, /info, /metrics, /openapi.json
 //   GET  /                            the web playground (HTML; 404 with --no-ui)
+// The gRPC endpoint (serving/grpc, --grpc-port) hands each call here as the equivalent KServe v2 HTTP
+// request, with HttpRequest::endpoint naming the gRPC method for the metrics.
 // Errors are {"error": "...", "error_type": "..."} with:
 //   400 validation  the request cannot be read: malformed JSON, JSON nested deeper than 64 levels,
 //                   wrong JSON types, missing field, bad %-escape, invalid UTF-8, missing ?text=
@@ -43,7 +45,7 @@ struct HttpRequest {
   std::string body;
   std::string content_type;      // the Content-Type header, "" when absent
   std::string content_encoding;  // the Content-Encoding header, "" when absent
-  std::string endpoint;          // the metrics label; "" for the path's (the gRPC endpoint names its method)
+  std::string endpoint{};        // the metrics label; "" for the path's (the gRPC endpoint names its method)
 };
 
 struct HttpResponse {

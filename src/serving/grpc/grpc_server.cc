@@ -212,6 +212,8 @@ std::uint16_t GrpcServer::start(const std::string& host, std::uint16_t port) {
   builder.AddListeningPort(address, grpc::InsecureServerCredentials(), &bound);
   builder.RegisterService(impl_.get());
   builder.SetMaxReceiveMessageSize(static_cast<int>(std::min<std::size_t>(settings.payload_limit, INT_MAX)));
+  // A port already in use is an error, as for HTTP (gRPC would otherwise share it through SO_REUSEPORT).
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   impl_->server = builder.BuildAndStart();
   if (!impl_->server || bound <= 0) {
     impl_->server.reset();

@@ -112,7 +112,9 @@ def main() -> None:
     out_dir.mkdir(parents=True, exist_ok=True)
     stamp = datetime.now(timezone.utc).strftime("%Y-%m-%d_%H%M%SZ")
     texts = load_texts(Path(args.data), args.texts)
-    proc, port, grpc_port, model = start_server(args.senti, args.model, out_dir / f"{stamp}.server.log")
+    work = ROOT / "bench" / ".work"  # git-ignored: the server log stays out of the results
+    work.mkdir(parents=True, exist_ok=True)
+    proc, port, grpc_port, model = start_server(args.senti, args.model, work / f"grpc_vs_http_{stamp}.server.log")
     try:
         pool = ThreadPoolExecutor(CONCURRENCY)
         local = threading.local()
@@ -196,7 +198,6 @@ def main() -> None:
         del r["labels"]
     (out_dir / f"{stamp}.json").write_text(json.dumps({"rounds": rounds, "same_labels": same_labels, "uptime": uptime},
                                                       indent=2) + "\n", encoding="utf-8")
-    (out_dir / f"{stamp}.server.log").unlink(missing_ok=True)
     print("\n".join(lines))
 
 

@@ -150,6 +150,15 @@ def main() -> None:
     put("json_api_fuzzer", b"\x01" + b"[" * 64)
     put("json_api_fuzzer", b"\x02" + b'{"inputs":[{"name":"text","datatype":"BYTES","shape":[18446744073709551615],"data":["a"]}]}')
 
+    # gRPC raw BYTES contents: byte 0 = max_elements, then 4-byte little-endian length-prefixed elements.
+    def raw_bytes(*elements: bytes) -> bytes:
+        return b"".join(len(e).to_bytes(4, "little") + e for e in elements)
+    put("grpc_bytes_fuzzer", b"\x20" + raw_bytes(TEXT.encode(), "物流太慢了".encode(), b""))
+    put("grpc_bytes_fuzzer", b"\x02" + raw_bytes(*[b"a"] * 5))
+    put("grpc_bytes_fuzzer", b"\x20" + raw_bytes(b"abc")[:-1])
+    put("grpc_bytes_fuzzer", b"\x20" + b"\xff\xff\xff\xff")
+    put("grpc_bytes_fuzzer", b"\x00")
+
     # Tokenizer: byte 0 = options (bits 0-1), max_length (bits 2-3), pair (bit 4, split at a 0 byte).
     cases = [json.loads(line) for line in (ROOT / "tests/data/tokenizer/hard_cases.jsonl").open(encoding="utf-8")][1:]
     for i, case in enumerate(cases[::12]):

@@ -25,6 +25,10 @@ Action add_serve_command(CLI::App& app) {
   cmd->add_option("--model,-m", o->model, "Model folder or file; default: the embedded model");
   cmd->add_option("--host", s.host, "Address to listen on")->capture_default_str();
   cmd->add_option("--port,-p", s.port, "Port (0: any free port, printed in the start log line)")->capture_default_str();
+  cmd->add_option("--grpc-port", s.grpc_port,
+                  "Also serve the KServe v2 gRPC API (inference.GRPCInferenceService) on this port (0: any free port); "
+                  "off unless given")
+      ->check(CLI::Range(0, 65535));
   cmd->add_option("--precision", s.precision, "fp32, bf16, int8 or auto; fp16 on CUDA")
       ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16", "int8"}))
       ->capture_default_str();

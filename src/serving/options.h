@@ -16,6 +16,7 @@ struct ServeOptions {
   std::filesystem::path model_dir;
   std::string host = "127.0.0.1";
   std::uint16_t port = 8888;  // 0: any free port (the start log line names it)
+  int grpc_port = -1;         // the KServe v2 gRPC endpoint; -1: off, 0: any free port ("grpc_port" in the start line)
   std::size_t max_batch_tokens = 0;    // 0: 8192 on the CPU, 16384 on CUDA (the GPU wants bigger batches)
   std::size_t max_batch_requests = 0;  // 0: 64 on the CPU, 256 on CUDA
   std::int64_t max_batch_delay_us = 0;

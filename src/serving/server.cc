@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "senti/classifier.h"
+#include "serving/grpc/grpc_server.h"
 #include "serving/http_server.h"
 #include "serving/logging.h"
 #include "serving/metrics.h"
@@ -105,6 +106,12 @@ int run_server(const ServeOptions& options) {
   // not kill the process.
   std::signal(SIGPIPE, SIG_IGN);
   init_logging(options.log_format);
+  if (options.grpc_port >= 0 && !GrpcServer::available()) {
+    log_event(spdlog::level::err, "cannot start",
+              {{"error", "--grpc-port: this senti was built without gRPC (the packages libgrpc++-dev, protobuf-compiler-grpc, "
+                         "libprotobuf-dev and protobuf-compiler were missing when it was configured; scripts/setup installs them)"}});
+    return 1;
+  }
   const auto load_start = std::chrono::steady_clock::now();
   Classifier classifier = Classifier::load(options.model_dir, classifier_options_of(options));
   // One warm-up batch, so the first client does not pay for the engine's lazy set-up.
@@ -129,9 +136,13 @@ int run_server(const ServeOptions& options) {
   asio::io_context io(io_threads);
   asio::signal_set signals(io, SIGINT, SIGTERM);
   HttpServer server(io, service, options);
+  // The gRPC endpoint (--grpc-port) in front of the same service: same batcher, limits, metrics, drain.
+  GrpcServer grpc(service);
   tcp::endpoint bound;
+  int grpc_port = -1;
   try {
     bound = server.listen();
+    if (options.grpc_port >= 0) grpc_port = grpc.start(options.host, static_cast<std::uint16_t>(options.grpc_port));
   } catch (const std::exception& e) {
     log_event(spdlog::level::err, "cannot start", {{"error", e.what()}});
     return 1;
@@ -139,8 +150,7 @@ int run_server(const ServeOptions& options) {
   batcher.start();
   server.accept();
 
-  log_event(spdlog::level::info, "senti serve listening",
-            {{"address", bound.address().to_string() + ":" + std::to_string(bound.port())},
+  nlohmann::json start_fields = {{"address", bound.address().to_string() + ":" + std::to_string(bound.port())},
              {"port", bound.port()},
              {"model", settings.model_name},
              {"model_path", options.model_dir.string()},
@@ -151,7 +161,9 @@ int run_server(const ServeOptions& options) {
              {"device", classifier.device()},
              {"io_threads", io_threads},
              {"load_ms", load_ms},
-             {"version", options.version}});
+             {"version", options.version}};
+  if (grpc_port >= 0) start_fields["grpc_port"] = grpc_port;
+  log_event(spdlog::level::info, "senti serve listening", start_fields);
 
   MetricsTotals last_totals;
   asio::steady_timer summary(io);
@@ -176,13 +188,13 @@ int run_server(const ServeOptions& options) {
     drain_timer.expires_after(std::chrono::milliseconds(20));
     drain_timer.async_wait([&](error_code ec) {
       if (ec) return;
-      if (server.sessions() == 0) return io.stop();
+      if (server.sessions() == 0 && grpc.active() == 0) return io.stop();
       const auto now = std::chrono::steady_clock::now();
       if (now > drain_deadline && !queue_dropped) {
         queue_dropped = true;
         const std::size_t dropped = batcher.cancel_queued();
         log_event(spdlog::level::warn, "drain timeout: queued texts answered 503, closing the remaining connections",
-                  {{"connections", server.sessions()}, {"dropped_texts", dropped}});
+                  {{"connections", server.sessions()}, {"grpc_calls", grpc.active()}, {"dropped_texts", dropped}});
       }
       if (now > drain_deadline + kAnswerGrace) return io.stop();
       poll_drain();
@@ -195,10 +207,13 @@ int run_server(const ServeOptions& options) {
     log_event(spdlog::level::info, "shutting down: finishing in-flight requests",
               {{"signal", signal == SIGTERM ? "SIGTERM" : "SIGINT"},
                {"in_flight", metrics.in_flight.load()},
-               {"connections", server.sessions()}});
+               {"connections", server.sessions()},
+               {"grpc_calls", grpc.active()}});
     summary.cancel();
     drain_deadline = std::chrono::steady_clock::now() + std::chrono::seconds(options.drain_timeout_s);
     server.begin_drain();
+    // New gRPC calls get UNAVAILABLE; those in flight are answered (or cancelled after the deadline).
+    grpc.begin_drain(std::chrono::system_clock::now() + std::chrono::seconds(options.drain_timeout_s) + kAnswerGrace);
     // A second signal stops at once: what is queued is dropped, connections are closed.
     signals.async_wait([&](error_code ec2, int) {
       if (ec2) return;
@@ -223,6 +238,7 @@ int run_server(const ServeOptions& options) {
   server.close_all();
   io.restart();
   run_io(io);
+  grpc.stop();  // every call has its answer now that the batcher has stopped
   log_summary(metrics, last_totals, batcher, options.summary_interval_s);
   log_event(spdlog::level::info, "stopped", {{"requests", metrics.totals().requests}});
   return 0;

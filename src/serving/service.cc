@@ -84,8 +84,9 @@ long long Service::admit_error_line() {
   return std::exchange(suppressed_lines_, 0);
 }
 
-HttpResponse Service::transport_error(int status, std::string_view message, std::string_view type) {
-  metrics_.count_request("other", status, type, 0);
+HttpResponse Service::transport_error(int status, std::string_view message, std::string_view type,
+                                      std::string_view endpoint) {
+  metrics_.count_request(endpoint, status, type, 0);
   if (const long long suppressed = admit_error_line(); suppressed >= 0) {
     json fields = {{"status", status}, {"error", std::string(message)}, {"error_type", std::string(type)}};
     if (suppressed > 0) fields["suppressed_before"] = suppressed;
@@ -141,7 +142,7 @@ void Service::handle(HttpRequest request, Responder respond, Post post) {
   try {
     const Target target = split_target(request.target);
     call->path = std::string(target.path);
-    call->endpoint = endpoint_of(target.path);
+    call->endpoint = request.endpoint.empty() ? endpoint_of(target.path) : request.endpoint;
     if (!request.content_encoding.empty()) {
       DecodedBody decoded = decode_content(request.content_encoding, std::move(request.body), settings_.payload_limit);
       switch (decoded.status) {

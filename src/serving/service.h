@@ -11,6 +11,8 @@
 //   GET  /                            the web playground (HTML; 404 with --no-ui)
 //   POST /                            the same as POST /predict: a TEI base URL, as huggingface_hub's InferenceClient
 //                                     posts {"inputs", "parameters": {"top_k", "function_to_apply", "truncate"}}
+// The gRPC endpoint (serving/grpc, --grpc-port) hands each call here as the equivalent KServe v2 HTTP
+// request, with HttpRequest::endpoint naming the gRPC method for the metrics.
 // Errors are {"error": "...", "error_type": "..."} with:
 //   400 validation  the request cannot be read: malformed JSON, JSON nested deeper than 64 levels,
 //                   wrong JSON types, missing field, bad %-escape, invalid UTF-8, missing ?text=
@@ -50,6 +52,7 @@ struct HttpRequest {
   std::string content_encoding;  // the Content-Encoding header, "" when absent
   // Inference-Header-Content-Length (KServe v2 binary tensor extension), nullopt when absent.
   std::optional<std::string> inference_header_length;
+  std::string endpoint{};        // the metrics label; "" for the path's (the gRPC endpoint names its method)
 };
 
 struct HttpResponse {
@@ -86,7 +89,8 @@ class Service {
 
   // An error answer produced by the network layer itself (body over the limit, unparsable request),
   // counted in the metrics and logged like the others.
-  HttpResponse transport_error(int status, std::string_view message, std::string_view type);
+  HttpResponse transport_error(int status, std::string_view message, std::string_view type,
+                               std::string_view endpoint = "other");
 
   // Health endpoints answer 503 once draining.
   void set_draining() { draining_ = true; }

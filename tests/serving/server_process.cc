@@ -53,6 +53,7 @@ ServerProcess::ServerProcess(const std::vector<std::string>& extra_args) {
       const auto j = nlohmann::json::parse(line, nullptr, false);
       if (j.is_object() && j.value("message", "") == "senti serve listening") {
         port_ = j.value("port", std::uint16_t{0});
+        grpc_port_ = j.value("grpc_port", std::uint16_t{0});
         return;
       }
     }

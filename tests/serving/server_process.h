@@ -22,6 +22,7 @@ class ServerProcess {
   ServerProcess& operator=(const ServerProcess&) = delete;
 
   std::uint16_t port() const { return port_; }
+  std::uint16_t grpc_port() const { return grpc_port_; }  // with --grpc-port 0: the bound port
   pid_t pid() const { return pid_; }
 
   // Sends the signal and waits for the exit. Returns the exit status, 128+signal when killed by one,
@@ -34,6 +35,7 @@ class ServerProcess {
   int wait(std::chrono::milliseconds timeout);
   pid_t pid_ = -1;
   std::uint16_t port_ = 0;
+  std::uint16_t grpc_port_ = 0;
   std::string log_path_;
   int exit_status_ = -1;
 };

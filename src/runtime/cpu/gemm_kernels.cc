@@ -178,11 +178,14 @@ SENTI_GEMM_TARGET_512 void driver512(const GemmArgs& g, std::size_t n_begin, std
 }
 
 // ---------------------------------------------------------------------------------------------
-// 256-bit kernels: tiles of up to 4 rows × 16 columns (two 8-column vectors).
+// 256-bit kernels: tiles of up to Tr::kRows rows × 16 columns (two 8-column vectors). A row's result
+// never depends on the tile it falls in: every output is one chain over K in order, then the same
+// epilogue, in full tiles and tails alike (batch == single, bit for bit).
 
 struct Int8Vnni256 {
   using Acc = __m256i;
   using Lane = int32_t;
+  static constexpr int kRows = 4;  // 8 accumulators; the AVX2 dot needs temporaries
   SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE Acc zero() { return _mm256_setzero_si256(); }
   SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE Acc dot(Acc acc, __m256i a, __m256i w) {
     return _mm256_dpbusd_avx_epi32(acc, a, w);
@@ -214,6 +217,7 @@ struct Int8Avx2 : Int8Vnni256 {
 struct Fp32Fma256 {
   using Acc = __m256;
   using Lane = float;
+  static constexpr int kRows = 6;  // 12 accumulators + 2 weight vectors + 1 broadcast of 16 registers
   SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE Acc zero() { return _mm256_setzero_ps(); }
   SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE Acc dot(Acc acc, __m256i a, __m256i w) {
     return _mm256_fmadd_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(w), acc);
@@ -229,19 +233,19 @@ template <class Tr, int MR>
 SENTI_GEMM_TARGET_256 void tile256(const GemmArgs& g, const std::byte* a, std::size_t lda_bytes, const std::byte* w,
                                    std::size_t group_bytes, std::size_t groups, std::size_t row, std::size_t col) {
   typename Tr::Acc acc[MR][2];
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = Tr::zero();
   for (std::size_t k = 0; k < groups; ++k) {
     const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * group_bytes));
     const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * group_bytes + 32));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       const __m256i av = _mm256_set1_epi32(load_group(a + static_cast<std::size_t>(r) * lda_bytes + k * 4));
       acc[r][0] = Tr::dot(acc[r][0], av, w0);
       acc[r][1] = Tr::dot(acc[r][1], av, w1);
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
     float* y = g.y + (row + static_cast<std::size_t>(r)) * g.ldy;
     for (std::size_t half = 0; half < 2; ++half) {
@@ -258,10 +262,9 @@ SENTI_GEMM_TARGET_256 void tile256(const GemmArgs& g, const std::byte* a, std::s
   }
 }
 
-constexpr std::size_t kRows256 = 4;
-
 template <class Tr>
 SENTI_GEMM_TARGET_256 void driver256(const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
+  constexpr auto kRows256 = static_cast<std::size_t>(Tr::kRows);
   const std::size_t kp = gemm_padded_k(g.type, g.k), groups = kp / gemm_group_elements(g.type);
   const std::size_t np = gemm_padded_n(g.n);
   const std::size_t elem = 4 / gemm_group_elements(g.type), lda_bytes = g.lda * elem;
@@ -279,6 +282,12 @@ SENTI_GEMM_TARGET_256 void driver256(const GemmArgs& g, std::size_t n_begin, std
         for (std::size_t r = r0; r < r1; r += kRows256) {
           const std::byte* ar = a + r * lda_bytes;
           switch (std::min(kRows256, r1 - r)) {
+            case 6:
+              if constexpr (Tr::kRows >= 6) tile256<Tr, 6>(g, ar, lda_bytes, w, group_bytes, groups, r, c);
+              break;
+            case 5:
+              if constexpr (Tr::kRows >= 5) tile256<Tr, 5>(g, ar, lda_bytes, w, group_bytes, groups, r, c);
+              break;
             case 4: tile256<Tr, 4>(g, ar, lda_bytes, w, group_bytes, groups, r, c); break;
             case 3: tile256<Tr, 3>(g, ar, lda_bytes, w, group_bytes, groups, r, c); break;
             case 2: tile256<Tr, 2>(g, ar, lda_bytes, w, group_bytes, groups, r, c); break;

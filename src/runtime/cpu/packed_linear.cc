@@ -137,18 +137,25 @@ bool senti_kernel_enabled(Precision precision) {
     case Precision::kInt8: return v == "senti" || !(f.amx_int8 && f.os_amx);
     case Precision::kBf16:
       return gemm_isa(GemmType::kBf16) == GemmIsa::kAvx512Bf16 && (v == "senti" || !(f.amx_bf16 && f.os_amx));
-    case Precision::kFp32: return v == "senti";
+    case Precision::kFp32: return gemm_isa(GemmType::kFp32) != GemmIsa::kScalar || v == "senti";
   }
   return false;
 }
 
-std::size_t default_senti_max_rows() {
+bool senti_kernel_mixes_with_onednn(Precision precision) { return precision == Precision::kInt8; }
+
+namespace {
+
+std::size_t default_senti_max_rows(Precision precision) {
+  if (!senti_kernel_mixes_with_onednn(precision)) return std::numeric_limits<std::size_t>::max();
   const char* forced = std::getenv("SENTI_GEMM");
   if (forced != nullptr && std::string_view(forced) == "senti") return std::numeric_limits<std::size_t>::max();
   if (const char* rows = std::getenv("SENTI_GEMM_ROWS"); rows != nullptr && *rows >= '0' && *rows <= '9')
     return std::strtoul(rows, nullptr, 10);
   return kDefaultSentiMaxRows;
 }
+
+}  // namespace
 
 AlignedBytes::AlignedBytes(std::size_t size) : size_(size) {
   const std::size_t rounded = (size + 63) / 64 * 64;
@@ -271,11 +278,11 @@ void PackedLinear::pack_senti(const void* plain) {
   gemm_isa_ = gemm_isa(type);
   senti_weights_ = AlignedBytes(gemm_packed_bytes(type, data_.out, data_.in));
   gemm_pack(type, plain, data_.out, data_.in, senti_weights_.data());
-  senti_max_rows_ = default_senti_max_rows();
+  senti_max_rows_ = default_senti_max_rows(data_.precision);
 }
 
 void PackedLinear::set_senti_max_rows(std::size_t rows) {
-  if (has_senti_kernel()) senti_max_rows_ = rows;
+  if (has_senti_kernel() && senti_kernel_mixes_with_onednn(data_.precision)) senti_max_rows_ = rows;
 }
 
 void PackedLinear::forward_senti(const float* x, std::size_t rows, float* y) {

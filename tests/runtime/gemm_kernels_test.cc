@@ -189,7 +189,7 @@ struct Shape {
 
 TEST(GemmKernels, EveryVariantMatchesPlainLoopsOnOddShapes) {
   const Shape shapes[] = {{1, 16, 4}, {1, 1, 1}, {7, 37, 13}, {13, 129, 70}, {6, 64, 64}, {25, 200, 257},
-                          {3, 768, 96}, {64, 80, 33}, {5, 2, 31}};
+                          {3, 768, 96}, {64, 80, 33}, {5, 2, 31}, {9, 40, 1100}};  // the last: several K blocks
   int ran = 0;
   for (GemmType type : {GemmType::kInt8, GemmType::kBf16, GemmType::kFp32}) {
     for (GemmIsa isa : variants(type)) {

@@ -353,6 +353,15 @@ void PackedLinear::forward_senti(const float* x, std::size_t rows, float* y) {
     profile_matmul(gemm_kernel_name(type, gemm_isa_), rows, data_.out, in, thread_cpu_seconds() - start);
 }
 
+std::size_t PackedLinear::release_onednn_weights() {
+  if (!has_senti_kernel() || senti_max_rows_ != std::numeric_limits<std::size_t>::max() || owned_.size() == 0) return 0;
+  const std::size_t bytes = owned_.size();
+  weights_mem_ = memory();
+  data_.weights = nullptr;
+  owned_ = AlignedBytes();
+  return bytes;
+}
+
 std::string PackedLinear::onednn_implementation() const {
   return make_pd(kLayoutQueryRows, data_.weights_desc).impl_info_str();
 }

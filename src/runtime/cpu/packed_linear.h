@@ -108,6 +108,10 @@ class PackedLinear {
   bool has_senti_kernel() const { return senti_weights_.size() != 0; }
   std::size_t senti_max_rows() const { return senti_max_rows_; }
   void set_senti_max_rows(std::size_t rows);
+  // When senti's kernel takes every row count, frees the oneDNN-layout copy of the weights that this
+  // object packed (a serving process never reads it; data().weights is null afterwards, so the layer
+  // can no longer be written by senti compile). Returns the bytes freed.
+  std::size_t release_onednn_weights();
 
  private:
   struct Plan {

@@ -29,7 +29,7 @@ struct HostInfo {
   std::string onednn_version;
   std::string onednn_isa;  // the ISA oneDNN dispatches to on this host
   std::string cuda_driver;  // "not found" when libcuda is absent
-  std::string cuda_runtime;  // the CUDA runtime senti was built with, "not built in" without CUDA
+  std::string cuda_runtime;  // the CUDA plugin's runtime ("13.0 (plugin)"), "no plugin" without libsenti_cuda.so
   std::string cuda_status;   // "ok" when the CUDA backend can run, else "no CUDA device (reason)"
   std::vector<GpuInfo> gpus;
 };

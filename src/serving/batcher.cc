@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <future>
 #include <numeric>
 #include <utility>
 
@@ -21,11 +22,25 @@ Batcher::Batcher(BatchOptions options, RunBatch run, BatchObserver observer)
 
 Batcher::~Batcher() { stop(); }
 
-void Batcher::start() {
-  std::lock_guard lock(mutex_);
-  if (started_ || stopping_) return;
-  started_ = true;
-  thread_ = std::thread([this] { loop(); });
+void Batcher::start(const std::function<void()>& warm_up) {
+  std::promise<void> warmed;
+  std::future<void> done = warmed.get_future();
+  {
+    std::lock_guard lock(mutex_);
+    if (started_ || stopping_) return;
+    started_ = true;
+    thread_ = std::thread([this, &warm_up, &warmed] {
+      if (warm_up) {
+        try {
+          warm_up();
+        } catch (...) {
+        }
+      }
+      warmed.set_value();  // warm_up and warmed are start()'s: not touched after this
+      loop();
+    });
+  }
+  done.wait();
 }
 
 void Batcher::submit(Encoding encoding, ItemCallback callback) {

@@ -54,8 +54,10 @@ class Batcher {
   Batcher(const Batcher&) = delete;
   Batcher& operator=(const Batcher&) = delete;
 
-  // Starts the engine thread.
-  void start();
+  // Starts the engine thread. It first runs warm_up (when given; exceptions are ignored) and start
+  // returns once that is done: a warm-up there sets up what is per thread (the OpenMP team, thread
+  // caches), so the first request costs what every later one does.
+  void start(const std::function<void()>& warm_up = {});
   // Thread-safe. The callback is called exactly once, on the engine thread (or inline when stopped).
   void submit(Encoding encoding, ItemCallback callback);
   // Runs what is queued, then joins the engine thread. Later submissions fail at once.

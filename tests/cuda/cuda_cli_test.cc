@@ -39,6 +39,14 @@ TEST(CudaCli, InfoReportsTheCudaState) {
   } else {
     EXPECT_FALSE(j["cuda"]["gpus"].empty());
   }
+  // The CUDA runtime is the plugin's (libsenti_cuda.so beside senti, built with CUDA), loaded to ask.
+  const std::string runtime = j["cuda"]["runtime"];
+#ifdef SENTI_HAVE_CUDA_PLUGIN
+  EXPECT_NE(runtime.find("(plugin)"), std::string::npos) << runtime;
+#else
+  EXPECT_EQ(runtime, "no plugin");
+  EXPECT_NE(status.find("no CUDA plugin"), std::string::npos) << status;
+#endif
   const auto text = run_command(kSenti + " info");
   ASSERT_EQ(text.status, 0);
   EXPECT_NE(text.out.find("CUDA runtime"), std::string::npos) << text.out;

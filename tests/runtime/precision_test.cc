@@ -96,6 +96,13 @@ float margin(const std::vector<float>& v) {
   return sorted.size() > 1 ? sorted[0] - sorted[1] : INFINITY;
 }
 
+// Whether a text's logits in a batch must equal its logits alone bit for bit: the model's encoder
+// matmuls (in `p`) and its fp32 head each run one kernel whatever the row count, or exact sums.
+bool batch_is_exact(cpu::Precision p) {
+  const bool encoder = p == cpu::Precision::kInt8 || cpu::senti_kernel_enabled(p);
+  return encoder && cpu::senti_kernel_enabled(cpu::Precision::kFp32);
+}
+
 using Param = std::tuple<std::string, std::string>;  // model, precision
 
 class Precision : public ::testing::TestWithParam<Param> {};
@@ -143,11 +150,19 @@ TEST_P(Precision, BatchGivesEachTextItsSingleResult) {
                                     test::dev_texts().at(17), std::string(300, 'a'), test::dev_texts().at(40)};
   for (int i = 0; i < 30; ++i) texts.push_back(test::dev_texts().at(static_cast<std::size_t>(100 + i)));
   const auto batched = classifier.classify(texts);
+  // Bit-exact by construction where every matmul of the model is one kernel for all row counts or
+  // exact sums (int8; the fp32 pooler and classifier on senti's fp32 kernel): packed_linear.h.
+  const bool exact = batch_is_exact(cpu::parse_precision(precision, detect_cpu_features()));
   for (std::size_t i = 0; i < texts.size(); ++i) {
     const Prediction alone = classifier.classify(std::vector<std::string>{texts[i]}).at(0);
-    EXPECT_LE(max_abs_diff(batched[i].logits, alone.logits), 1e-4f) << i;
+    if (exact) {
+      EXPECT_EQ(batched[i].logits, alone.logits) << i;
+    } else {
+      EXPECT_LE(max_abs_diff(batched[i].logits, alone.logits), 1e-4f) << i;
+    }
     EXPECT_EQ(batched[i].label_id, alone.label_id) << i;
   }
+  std::printf("[%s %s] batch == single: %s\n", model.c_str(), precision.c_str(), exact ? "bit for bit" : "within 1e-4");
 }
 
 INSTANTIATE_TEST_SUITE_P(All, Precision,

@@ -2,6 +2,7 @@
 #include "serving/batcher.h"
 
 #include <atomic>
+#include <chrono>
 #include <future>
 #include <mutex>
 #include <stdexcept>
@@ -178,6 +179,31 @@ TEST(Batcher, LoneItemWaitsForTheDelay) {
   done.get_future().get();
   EXPECT_GE(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(190));
   batcher.stop();
+}
+
+// The warm-up runs on the engine thread, the one that runs every batch, and start() returns once it
+// is done (senti serve's first request then finds that thread's set-up made).
+TEST(Batcher, WarmUpRunsOnTheEngineThreadBeforeStartReturns) {
+  std::thread::id warm_thread, batch_thread;
+  Batcher batcher(BatchOptions{}, [&](const std::vector<Encoding>& batch) {
+    batch_thread = std::this_thread::get_id();
+    return echo(batch);
+  });
+  bool warmed = false;
+  batcher.start([&] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    warm_thread = std::this_thread::get_id();
+    warmed = true;
+  });
+  EXPECT_TRUE(warmed);
+  std::promise<void> done;
+  batcher.submit(encoding_of(3, 4), [&](ItemResult&& r) {
+    EXPECT_TRUE(r.ok);
+    done.set_value();
+  });
+  done.get_future().wait();
+  EXPECT_EQ(warm_thread, batch_thread);
+  EXPECT_NE(warm_thread, std::this_thread::get_id());
 }
 
 }  // namespace

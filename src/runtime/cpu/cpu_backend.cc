@@ -36,6 +36,11 @@ CpuBackend::CpuBackend(const BertConfig& config, dnnl::engine engine, CpuModel m
   }
   for (auto& linear : model_.head) linear.prepare(1);
   choose_senti_rows();
+  // Layers that run senti's kernel for every row count never read their oneDNN-layout weights.
+  for (auto& layer : model_.layers)
+    for (PackedLinear* linear : {&layer.qkv, &layer.attention_output, &layer.intermediate, &layer.output})
+      linear->release_onednn_weights();
+  for (auto& linear : model_.head) linear.release_onednn_weights();
   const char* attention = std::getenv("SENTI_ATTENTION");
   onednn_attention_ = attention != nullptr && std::string_view(attention) == "onednn";
 }

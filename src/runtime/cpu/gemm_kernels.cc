@@ -28,6 +28,17 @@ namespace {
 constexpr std::size_t kPanel = 64;           // output columns per panel
 constexpr std::size_t kBlock = 16;           // columns per 512-bit vector
 constexpr std::size_t kRowChunkBytes = 128 << 10;  // activations of one row chunk stay in L2
+// K is cut into blocks of this many 32-bit groups: a 16-column weight block of one K block (16 KB)
+// stays in L1 while every row tile of the chunk uses it. A tile's accumulators are stored raw into y
+// between K blocks and loaded back (fp32 and s32 alike, without rounding), and the epilogue runs
+// after the last block only, so each output is the same chain over K in order whatever the blocking.
+constexpr std::size_t kKBlockGroups = 256;
+
+// One K block of a tile: groups [begin, end); first: start from zero (else from y); last: epilogue.
+struct KRange {
+  std::size_t begin = 0, end = 0;
+  bool first = true, last = true;
+};
 
 int32_t load_group(const std::byte* p) {
   int32_t v;
@@ -93,17 +104,43 @@ struct Fp32Fma512 {
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 
+// The raw accumulators (fp32 or s32 bits) of a tile between K blocks, kept in y's first n columns.
+SENTI_GEMM_TARGET_512 SENTI_ALWAYS_INLINE void load_raw512(const float* y, __mmask16 m, __m512& v) {
+  v = _mm512_maskz_loadu_ps(m, y);
+}
+SENTI_GEMM_TARGET_512 SENTI_ALWAYS_INLINE void load_raw512(const float* y, __mmask16 m, __m512i& v) {
+  v = _mm512_maskz_loadu_epi32(m, y);
+}
+SENTI_GEMM_TARGET_512 SENTI_ALWAYS_INLINE void store_raw512(float* y, __mmask16 m, __m512 v) {
+  _mm512_mask_storeu_ps(y, m, v);
+}
+SENTI_GEMM_TARGET_512 SENTI_ALWAYS_INLINE void store_raw512(float* y, __mmask16 m, __m512i v) {
+  _mm512_mask_storeu_epi32(y, m, v);
+}
+
 // One tile: rows [row, row+MR) × columns [col, col + NB·16) of a panel `w` (group stride
-// `group_bytes`), over all `groups` K groups; then the epilogue stores it into y.
+// `group_bytes`), over the K groups of `ks`; then the epilogue stores it into y (or, before the last
+// K block, the raw accumulators).
 template <class Tr, int MR, int NB>
 SENTI_GEMM_TARGET_512 void tile512(const GemmArgs& g, const std::byte* a, std::size_t lda_bytes, const std::byte* w,
-                                   std::size_t group_bytes, std::size_t groups, std::size_t row, std::size_t col) {
+                                   std::size_t group_bytes, KRange ks, std::size_t row, std::size_t col) {
   typename Tr::Acc acc[MR][NB];
 #pragma GCC unroll 8
-  for (int r = 0; r < MR; ++r)
+  for (int r = 0; r < MR; ++r) {
+    float* y = g.y + (row + static_cast<std::size_t>(r)) * g.ldy;
 #pragma GCC unroll 4
-    for (int b = 0; b < NB; ++b) acc[r][b] = Tr::zero();
-  for (std::size_t k = 0; k < groups; ++k) {
+    for (int b = 0; b < NB; ++b) {
+      const std::size_t c = col + static_cast<std::size_t>(b) * kBlock;
+      if (ks.first || c >= g.n) {
+        acc[r][b] = Tr::zero();
+      } else {
+        const std::size_t valid = std::min(kBlock, g.n - c);
+        const auto m = static_cast<__mmask16>(valid == kBlock ? 0xffffu : (1u << valid) - 1u);
+        load_raw512(y + c, m, acc[r][b]);
+      }
+    }
+  }
+  for (std::size_t k = ks.begin; k < ks.end; ++k) {
     __m512i wv[NB];
 #pragma GCC unroll 4
     for (int b = 0; b < NB; ++b) wv[b] = _mm512_loadu_si512(w + k * group_bytes + static_cast<std::size_t>(b) * 64);
@@ -123,20 +160,24 @@ SENTI_GEMM_TARGET_512 void tile512(const GemmArgs& g, const std::byte* a, std::s
       if (c >= g.n) break;
       const std::size_t valid = std::min(kBlock, g.n - c);
       const auto m = static_cast<__mmask16>(valid == kBlock ? 0xffffu : (1u << valid) - 1u);
-      _mm512_mask_storeu_ps(y + c, m, Tr::finish(acc[r][b], g, row + static_cast<std::size_t>(r), c, m));
+      if (ks.last) {
+        _mm512_mask_storeu_ps(y + c, m, Tr::finish(acc[r][b], g, row + static_cast<std::size_t>(r), c, m));
+      } else {
+        store_raw512(y + c, m, acc[r][b]);
+      }
     }
   }
 }
 
 template <class Tr, int MR>
 SENTI_GEMM_TARGET_512 void tile512_nb(std::size_t nb, const GemmArgs& g, const std::byte* a, std::size_t lda_bytes,
-                                      const std::byte* w, std::size_t group_bytes, std::size_t groups,
-                                      std::size_t row, std::size_t col) {
+                                      const std::byte* w, std::size_t group_bytes, KRange ks, std::size_t row,
+                                      std::size_t col) {
   switch (nb) {
-    case 4: return tile512<Tr, MR, 4>(g, a, lda_bytes, w, group_bytes, groups, row, col);
-    case 3: return tile512<Tr, MR, 3>(g, a, lda_bytes, w, group_bytes, groups, row, col);
-    case 2: return tile512<Tr, MR, 2>(g, a, lda_bytes, w, group_bytes, groups, row, col);
-    default: return tile512<Tr, MR, 1>(g, a, lda_bytes, w, group_bytes, groups, row, col);
+    case 4: return tile512<Tr, MR, 4>(g, a, lda_bytes, w, group_bytes, ks, row, col);
+    case 3: return tile512<Tr, MR, 3>(g, a, lda_bytes, w, group_bytes, ks, row, col);
+    case 2: return tile512<Tr, MR, 2>(g, a, lda_bytes, w, group_bytes, ks, row, col);
+    default: return tile512<Tr, MR, 1>(g, a, lda_bytes, w, group_bytes, ks, row, col);
   }
 }
 
@@ -151,22 +192,26 @@ SENTI_GEMM_TARGET_512 void driver512(const GemmArgs& g, std::size_t n_begin, std
   const std::size_t elem = 4 / gemm_group_elements(g.type), lda_bytes = g.lda * elem;
   const auto* a = static_cast<const std::byte*>(g.a);
   const auto* packed = static_cast<const std::byte*>(g.packed);
-  std::size_t chunk = std::max<std::size_t>(kRows512, kRowChunkBytes / (groups * 4) / kRows512 * kRows512);
+  const std::size_t chunk =
+      std::max<std::size_t>(kRows512, kRowChunkBytes / (std::min(groups, kKBlockGroups) * 4) / kRows512 * kRows512);
   for (std::size_t r0 = 0; r0 < g.rows; r0 += chunk) {
     const std::size_t r1 = std::min(g.rows, r0 + chunk);
     for (std::size_t p0 = n_begin; p0 < n_end; p0 += kPanel) {
       const std::size_t width = std::min(kPanel, np - p0), group_bytes = width * 4;
       const std::size_t nb = (std::min(n_end, p0 + width) - p0 + kBlock - 1) / kBlock;
       const std::byte* w = packed + p0 * groups * 4;
-      for (std::size_t r = r0; r < r1; r += kRows512) {
-        const std::byte* ar = a + r * lda_bytes;
-        switch (std::min(kRows512, r1 - r)) {
-          case 6: tile512_nb<Tr, 6>(nb, g, ar, lda_bytes, w, group_bytes, groups, r, p0); break;
-          case 5: tile512_nb<Tr, 5>(nb, g, ar, lda_bytes, w, group_bytes, groups, r, p0); break;
-          case 4: tile512_nb<Tr, 4>(nb, g, ar, lda_bytes, w, group_bytes, groups, r, p0); break;
-          case 3: tile512_nb<Tr, 3>(nb, g, ar, lda_bytes, w, group_bytes, groups, r, p0); break;
-          case 2: tile512_nb<Tr, 2>(nb, g, ar, lda_bytes, w, group_bytes, groups, r, p0); break;
-          default: tile512_nb<Tr, 1>(nb, g, ar, lda_bytes, w, group_bytes, groups, r, p0); break;
+      for (std::size_t k0 = 0; k0 < groups; k0 += kKBlockGroups) {
+        const KRange ks{k0, std::min(groups, k0 + kKBlockGroups), k0 == 0, k0 + kKBlockGroups >= groups};
+        for (std::size_t r = r0; r < r1; r += kRows512) {
+          const std::byte* ar = a + r * lda_bytes;
+          switch (std::min(kRows512, r1 - r)) {
+            case 6: tile512_nb<Tr, 6>(nb, g, ar, lda_bytes, w, group_bytes, ks, r, p0); break;
+            case 5: tile512_nb<Tr, 5>(nb, g, ar, lda_bytes, w, group_bytes, ks, r, p0); break;
+            case 4: tile512_nb<Tr, 4>(nb, g, ar, lda_bytes, w, group_bytes, ks, r, p0); break;
+            case 3: tile512_nb<Tr, 3>(nb, g, ar, lda_bytes, w, group_bytes, ks, r, p0); break;
+            case 2: tile512_nb<Tr, 2>(nb, g, ar, lda_bytes, w, group_bytes, ks, r, p0); break;
+            default: tile512_nb<Tr, 1>(nb, g, ar, lda_bytes, w, group_bytes, ks, r, p0); break;
+          }
         }
       }
       if (g.activation != GemmActivation::kNone) {
@@ -178,11 +223,14 @@ SENTI_GEMM_TARGET_512 void driver512(const GemmArgs& g, std::size_t n_begin, std
 }
 
 // ---------------------------------------------------------------------------------------------
-// 256-bit kernels: tiles of up to 4 rows × 16 columns (two 8-column vectors).
+// 256-bit kernels: tiles of up to Tr::kRows rows × 16 columns (two 8-column vectors). A row's result
+// never depends on the tile it falls in: every output is one chain over K in order, then the same
+// epilogue, in full tiles and tails alike (batch == single, bit for bit).
 
 struct Int8Vnni256 {
   using Acc = __m256i;
   using Lane = int32_t;
+  static constexpr int kRows = 4;  // 8 accumulators; the AVX2 dot needs temporaries
   SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE Acc zero() { return _mm256_setzero_si256(); }
   SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE Acc dot(Acc acc, __m256i a, __m256i w) {
     return _mm256_dpbusd_avx_epi32(acc, a, w);
@@ -214,6 +262,7 @@ struct Int8Avx2 : Int8Vnni256 {
 struct Fp32Fma256 {
   using Acc = __m256;
   using Lane = float;
+  static constexpr int kRows = 6;  // 12 accumulators + 2 weight vectors + 1 broadcast of 16 registers
   SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE Acc zero() { return _mm256_setzero_ps(); }
   SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE Acc dot(Acc acc, __m256i a, __m256i w) {
     return _mm256_fmadd_ps(_mm256_castsi256_ps(a), _mm256_castsi256_ps(w), acc);
@@ -227,28 +276,39 @@ struct Fp32Fma256 {
 
 template <class Tr, int MR>
 SENTI_GEMM_TARGET_256 void tile256(const GemmArgs& g, const std::byte* a, std::size_t lda_bytes, const std::byte* w,
-                                   std::size_t group_bytes, std::size_t groups, std::size_t row, std::size_t col) {
+                                   std::size_t group_bytes, KRange ks, std::size_t row, std::size_t col) {
   typename Tr::Acc acc[MR][2];
-#pragma GCC unroll 4
-  for (int r = 0; r < MR; ++r) acc[r][0] = acc[r][1] = Tr::zero();
-  for (std::size_t k = 0; k < groups; ++k) {
+#pragma GCC unroll 8
+  for (int r = 0; r < MR; ++r) {
+    const float* y = g.y + (row + static_cast<std::size_t>(r)) * g.ldy;
+    for (std::size_t half = 0; half < 2; ++half) {
+      const std::size_t c = col + half * 8;
+      acc[r][half] = Tr::zero();
+      // Raw accumulators of the previous K block (the lanes past n stay zero: never stored).
+      if (!ks.first && c < g.n) std::memcpy(&acc[r][half], y + c, std::min<std::size_t>(8, g.n - c) * 4);
+    }
+  }
+  for (std::size_t k = ks.begin; k < ks.end; ++k) {
     const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * group_bytes));
     const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * group_bytes + 32));
-#pragma GCC unroll 4
+#pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       const __m256i av = _mm256_set1_epi32(load_group(a + static_cast<std::size_t>(r) * lda_bytes + k * 4));
       acc[r][0] = Tr::dot(acc[r][0], av, w0);
       acc[r][1] = Tr::dot(acc[r][1], av, w1);
     }
   }
-#pragma GCC unroll 4
+#pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
     float* y = g.y + (row + static_cast<std::size_t>(r)) * g.ldy;
     for (std::size_t half = 0; half < 2; ++half) {
       const std::size_t c = col + half * 8;
-      if (c + 8 <= g.n) {
+      if (c >= g.n) break;
+      if (!ks.last) {
+        std::memcpy(y + c, &acc[r][half], std::min<std::size_t>(8, g.n - c) * 4);
+      } else if (c + 8 <= g.n) {
         _mm256_storeu_ps(y + c, Tr::finish(acc[r][half], g, row + static_cast<std::size_t>(r), c));
-      } else if (c < g.n) {
+      } else {
         alignas(32) typename Tr::Lane lanes[8];
         std::memcpy(lanes, &acc[r][half], sizeof lanes);
         for (std::size_t j = 0; c + j < g.n; ++j)
@@ -258,31 +318,40 @@ SENTI_GEMM_TARGET_256 void tile256(const GemmArgs& g, const std::byte* a, std::s
   }
 }
 
-constexpr std::size_t kRows256 = 4;
-
 template <class Tr>
 SENTI_GEMM_TARGET_256 void driver256(const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
+  constexpr auto kRows256 = static_cast<std::size_t>(Tr::kRows);
   const std::size_t kp = gemm_padded_k(g.type, g.k), groups = kp / gemm_group_elements(g.type);
   const std::size_t np = gemm_padded_n(g.n);
   const std::size_t elem = 4 / gemm_group_elements(g.type), lda_bytes = g.lda * elem;
   const auto* a = static_cast<const std::byte*>(g.a);
   const auto* packed = static_cast<const std::byte*>(g.packed);
-  std::size_t chunk = std::max<std::size_t>(kRows256, kRowChunkBytes / (groups * 4) / kRows256 * kRows256);
+  const std::size_t chunk =
+      std::max<std::size_t>(kRows256, kRowChunkBytes / (std::min(groups, kKBlockGroups) * 4) / kRows256 * kRows256);
   for (std::size_t r0 = 0; r0 < g.rows; r0 += chunk) {
     const std::size_t r1 = std::min(g.rows, r0 + chunk);
     for (std::size_t p0 = n_begin; p0 < n_end; p0 += kPanel) {
       const std::size_t width = std::min(kPanel, np - p0), group_bytes = width * 4;
       const std::size_t end = std::min(n_end, p0 + width);
       const std::byte* panel = packed + p0 * groups * 4;
-      for (std::size_t c = p0; c < end; c += kBlock) {
-        const std::byte* w = panel + (c - p0) * 4;
-        for (std::size_t r = r0; r < r1; r += kRows256) {
-          const std::byte* ar = a + r * lda_bytes;
-          switch (std::min(kRows256, r1 - r)) {
-            case 4: tile256<Tr, 4>(g, ar, lda_bytes, w, group_bytes, groups, r, c); break;
-            case 3: tile256<Tr, 3>(g, ar, lda_bytes, w, group_bytes, groups, r, c); break;
-            case 2: tile256<Tr, 2>(g, ar, lda_bytes, w, group_bytes, groups, r, c); break;
-            default: tile256<Tr, 1>(g, ar, lda_bytes, w, group_bytes, groups, r, c); break;
+      for (std::size_t k0 = 0; k0 < groups; k0 += kKBlockGroups) {
+        const KRange ks{k0, std::min(groups, k0 + kKBlockGroups), k0 == 0, k0 + kKBlockGroups >= groups};
+        for (std::size_t c = p0; c < end; c += kBlock) {
+          const std::byte* w = panel + (c - p0) * 4;
+          for (std::size_t r = r0; r < r1; r += kRows256) {
+            const std::byte* ar = a + r * lda_bytes;
+            switch (std::min(kRows256, r1 - r)) {
+              case 6:
+                if constexpr (Tr::kRows >= 6) tile256<Tr, 6>(g, ar, lda_bytes, w, group_bytes, ks, r, c);
+                break;
+              case 5:
+                if constexpr (Tr::kRows >= 5) tile256<Tr, 5>(g, ar, lda_bytes, w, group_bytes, ks, r, c);
+                break;
+              case 4: tile256<Tr, 4>(g, ar, lda_bytes, w, group_bytes, ks, r, c); break;
+              case 3: tile256<Tr, 3>(g, ar, lda_bytes, w, group_bytes, ks, r, c); break;
+              case 2: tile256<Tr, 2>(g, ar, lda_bytes, w, group_bytes, ks, r, c); break;
+              default: tile256<Tr, 1>(g, ar, lda_bytes, w, group_bytes, ks, r, c); break;
+            }
           }
         }
       }

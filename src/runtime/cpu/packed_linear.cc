@@ -137,18 +137,29 @@ bool senti_kernel_enabled(Precision precision) {
     case Precision::kInt8: return v == "senti" || !(f.amx_int8 && f.os_amx);
     case Precision::kBf16:
       return gemm_isa(GemmType::kBf16) == GemmIsa::kAvx512Bf16 && (v == "senti" || !(f.amx_bf16 && f.os_amx));
+    // fp32 stays on oneDNN for every row count unless SENTI_GEMM=senti asks for senti's kernel (bit-exact
+    // batch == single): on the AVX2 host measured, senti's fp32 kernel is 0.4-0.97x oneDNN at 16-256 rows
+    // (senti_kernel_bench), and a short text already gives 16-32 rows. One backend for all row counts
+    // either way, so batch and single agree within rounding (1e-4 in precision_test).
     case Precision::kFp32: return v == "senti";
   }
   return false;
 }
 
-std::size_t default_senti_max_rows() {
+bool senti_kernel_mixes_with_onednn(Precision precision) { return precision == Precision::kInt8; }
+
+namespace {
+
+std::size_t default_senti_max_rows(Precision precision) {
+  if (!senti_kernel_mixes_with_onednn(precision)) return std::numeric_limits<std::size_t>::max();
   const char* forced = std::getenv("SENTI_GEMM");
   if (forced != nullptr && std::string_view(forced) == "senti") return std::numeric_limits<std::size_t>::max();
   if (const char* rows = std::getenv("SENTI_GEMM_ROWS"); rows != nullptr && *rows >= '0' && *rows <= '9')
     return std::strtoul(rows, nullptr, 10);
   return kDefaultSentiMaxRows;
 }
+
+}  // namespace
 
 AlignedBytes::AlignedBytes(std::size_t size) : size_(size) {
   const std::size_t rounded = (size + 63) / 64 * 64;
@@ -271,11 +282,11 @@ void PackedLinear::pack_senti(const void* plain) {
   gemm_isa_ = gemm_isa(type);
   senti_weights_ = AlignedBytes(gemm_packed_bytes(type, data_.out, data_.in));
   gemm_pack(type, plain, data_.out, data_.in, senti_weights_.data());
-  senti_max_rows_ = default_senti_max_rows();
+  senti_max_rows_ = default_senti_max_rows(data_.precision);
 }
 
 void PackedLinear::set_senti_max_rows(std::size_t rows) {
-  if (has_senti_kernel()) senti_max_rows_ = rows;
+  if (has_senti_kernel() && senti_kernel_mixes_with_onednn(data_.precision)) senti_max_rows_ = rows;
 }
 
 void PackedLinear::forward_senti(const float* x, std::size_t rows, float* y) {
@@ -344,6 +355,15 @@ void PackedLinear::forward_senti(const float* x, std::size_t rows, float* y) {
   }
   if (profiling_enabled())
     profile_matmul(gemm_kernel_name(type, gemm_isa_), rows, data_.out, in, thread_cpu_seconds() - start);
+}
+
+std::size_t PackedLinear::release_onednn_weights() {
+  if (!has_senti_kernel() || senti_max_rows_ != std::numeric_limits<std::size_t>::max() || owned_.size() == 0) return 0;
+  const std::size_t bytes = owned_.size();
+  weights_mem_ = memory();
+  data_.weights = nullptr;
+  owned_ = AlignedBytes();
+  return bytes;
 }
 
 std::string PackedLinear::onednn_implementation() const {

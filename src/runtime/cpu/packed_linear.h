@@ -1,6 +1,7 @@
 // y = act(x · Wᵀ + b) with W packed once (at load), in fp32, bf16 or int8, on oneDNN matmul (W in
-// the blocked layout the host's oneDNN kernel picks: format_tag::any + reorder) and, for small row
-// counts, senti's own kernel (gemm_kernels.h, W also in its panel layout; senti_kernel_enabled):
+// the blocked layout the host's oneDNN kernel picks: format_tag::any + reorder) and senti's own kernel
+// (gemm_kernels.h, W also in its panel layout; senti_kernel_enabled): fp32 and bf16 on one of the two
+// for every row count, int8 on senti's for small row counts (senti_kernel_mixes_with_onednn):
 // - bf16: weights bf16, activations converted to bf16 per call, fp32 accumulation and output;
 // - int8: weights s8 with one symmetric scale per output channel; activations quantised per token
 //   (symmetric, u8 with zero point 128) on every call, so a text's result never depends on the
@@ -42,15 +43,20 @@ class AlignedBytes {
   std::size_t size_ = 0;
 };
 
-// senti's kernel (gemm_kernels.h) runs, besides oneDNN, where it was measured to win on small row
-// counts: int8 (all ISAs; oneDNN 2.6 on AVX2 was 1.4-9x slower up to ~18 rows here) and bf16
-// (AVX512-BF16), not on AMX hosts (oneDNN's AMX brgemm). fp32 only with SENTI_GEMM=senti (on the
-// AVX2 host measured, oneDNN's fp32 gemm won from 18 rows on). SENTI_GEMM=onednn turns it off.
+// senti's kernel (gemm_kernels.h) runs where the host has one: int8 (all ISAs; oneDNN 2.6 on AVX2
+// was 1.4-9x slower up to ~18 rows here), fp32 (AVX2 and AVX-512) and bf16 (AVX512-BF16), not on
+// AMX hosts for int8/bf16 (oneDNN's AMX brgemm) unless SENTI_GEMM=senti. SENTI_GEMM=onednn turns it off.
 bool senti_kernel_enabled(Precision precision);
-// Calls of at most this many rows go to senti's kernel, larger ones to oneDNN: the rule from the
-// AVX2 host measured (senti_kernel_bench, int8: 9x at 1 row, 1.0-1.5x at 18 rows, 0.7x at 64).
+// Whether calls of different row counts may go to different kernels (senti's for few rows, oneDNN's
+// for many) without a row's result depending on the other rows of its call: only int8, whose sums
+// are exact s32 on both kernels, with one shared epilogue. fp32 and bf16 sums are rounded in each
+// kernel's own order (oneDNN's also depends on the row count: K blocking, gemv at one row), so a
+// layer with senti's fp32/bf16 kernel runs it for every row count (batch == single, bit for bit).
+bool senti_kernel_mixes_with_onednn(Precision precision);
+// int8 calls of at most this many rows go to senti's kernel, larger ones to oneDNN: the rule from
+// the AVX2 host measured (senti_kernel_bench, int8: 9x at 1 row, 1.0-1.5x at 18 rows, 0.7x at 64).
 // SENTI_GEMM_ROWS=N sets it, SENTI_GEMM_ROWS=measure measures it at load (CpuBackend),
-// SENTI_GEMM=senti makes it unlimited.
+// SENTI_GEMM=senti makes it unlimited. fp32 and bf16 ignore it (see above).
 inline constexpr std::size_t kDefaultSentiMaxRows = 16;
 
 // The packed form of one linear layer: what senti compile stores and what PackedLinear runs.
@@ -102,6 +108,10 @@ class PackedLinear {
   bool has_senti_kernel() const { return senti_weights_.size() != 0; }
   std::size_t senti_max_rows() const { return senti_max_rows_; }
   void set_senti_max_rows(std::size_t rows);
+  // When senti's kernel takes every row count, frees the oneDNN-layout copy of the weights that this
+  // object packed (a serving process never reads it; data().weights is null afterwards, so the layer
+  // can no longer be written by senti compile). Returns the bytes freed.
+  std::size_t release_onednn_weights();
 
  private:
   struct Plan {

@@ -250,20 +250,15 @@ std::vector<float> CudaBackend::last_probabilities() const {
   return out;
 }
 
-}  // namespace senti::cuda
-
-namespace senti {
-
-std::unique_ptr<Backend> make_cuda_backend(const Checkpoint& checkpoint, const BackendOptions& options) {
-  const CudaAvailability& availability = cuda_availability();
-  if (!availability.usable) throw ModelError("--device cuda: " + availability.reason);
-  cuda::CudaEngineOptions engine;
+std::unique_ptr<Backend> make_backend(const Checkpoint& checkpoint, const BackendOptions& options) {
+  if (!availability().usable) throw ModelError("--device cuda: " + availability().reason);
+  CudaEngineOptions engine;
   if (options.precision == "auto" || options.precision == "fp16") {
-    engine.precision = cuda::DType::kF16;
+    engine.precision = DType::kF16;
   } else if (options.precision == "bf16") {
-    engine.precision = cuda::DType::kBF16;
+    engine.precision = DType::kBF16;
   } else if (options.precision == "fp32") {
-    engine.precision = cuda::DType::kF32;
+    engine.precision = DType::kF32;
   } else {
     throw InvalidInputError("precision " + options.precision +
                             " is not implemented on CUDA: use fp16, bf16, fp32 or auto (fp16)");
@@ -272,7 +267,7 @@ std::unique_ptr<Backend> make_cuda_backend(const Checkpoint& checkpoint, const B
   engine.use_graphs = graphs == nullptr || std::string_view(graphs) != "0";
   const char* gelu = std::getenv("SENTI_CUDA_GELU");
   engine.exact_gelu = gelu != nullptr && std::string_view(gelu) == "erf";
-  return std::make_unique<cuda::CudaBackend>(checkpoint, engine);
+  return std::make_unique<CudaBackend>(checkpoint, engine);
 }
 
-}  // namespace senti
+}  // namespace senti::cuda

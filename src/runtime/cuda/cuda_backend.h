@@ -91,7 +91,12 @@ class CudaBackend final : public Backend {
   std::map<std::pair<std::size_t, std::size_t>, cudaGraphExec_t> graphs_;
 };
 
-// The first device's state for `senti info` and --device auto (cuda_device.cc).
+// The first device's state for `senti info` and --device auto (cuda_device.cc): computed once.
+const CudaAvailability& availability();
 std::string cuda_runtime_version();
+
+// The backend for `options` (precision fp32, fp16, bf16 or auto: fp16). Throws ModelError when CUDA
+// is not usable, InvalidInputError for a precision it does not run (int8).
+std::unique_ptr<Backend> make_backend(const Checkpoint& checkpoint, const BackendOptions& options);
 
 }  // namespace senti::cuda

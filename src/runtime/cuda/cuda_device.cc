@@ -1,5 +1,4 @@
-// Whether CUDA is usable here, and what `senti info` says about it (the CUDA build's versions of
-// cuda_unavailable.cc's functions).
+// The CUDA runtime's view of this host (the plugin's availability and runtime_version entries).
 #include <cuda_runtime_api.h>
 #include <dlfcn.h>
 
@@ -7,9 +6,8 @@
 
 #include "runtime/backend.h"
 #include "runtime/cuda/cuda_backend.h"
-#include "runtime/cuda_info.h"
 
-namespace senti {
+namespace senti::cuda {
 namespace {
 
 std::string version_string(int v) { return std::to_string(v / 1000) + "." + std::to_string((v % 1000) / 10); }
@@ -39,18 +37,10 @@ CudaAvailability probe() {
 
 }  // namespace
 
-const CudaAvailability& cuda_availability() {
-  static const CudaAvailability availability = probe();
-  return availability;
+const CudaAvailability& availability() {
+  static const CudaAvailability a = probe();
+  return a;
 }
-
-void detect_cuda_runtime(HostInfo& info) {
-  info.cuda_runtime = cuda::cuda_runtime_version();
-  const CudaAvailability& a = cuda_availability();
-  info.cuda_status = a.usable ? "ok" : "no CUDA device (" + a.reason + ")";
-}
-
-namespace cuda {
 
 std::string cuda_runtime_version() {
   int runtime = 0;
@@ -58,5 +48,4 @@ std::string cuda_runtime_version() {
   return version_string(runtime);
 }
 
-}  // namespace cuda
-}  // namespace senti
+}  // namespace senti::cuda

@@ -21,7 +21,9 @@
 #include "serving/grpc/kserve_v2.grpc.pb.h"
 
 namespace senti::serving {
-namespace {
+// A named namespace, not an anonymous one: GrpcServer::Impl holds a CompletionThread, and in a unity build
+// gcc refuses a class member whose type has internal linkage (-Wsubobject-linkage).
+namespace grpc_server_detail {
 
 using nlohmann::json;
 namespace codec = grpc_codec;
@@ -91,7 +93,8 @@ HttpRequest get(std::string target) {
 
 json body_of(const HttpResponse& r) { return json::parse(r.body); }
 
-}  // namespace
+}  // namespace grpc_server_detail
+using namespace grpc_server_detail;  // NOLINT: this file's own helpers
 
 struct GrpcServer::Impl final : inference::GRPCInferenceService::CallbackService {
   explicit Impl(serving::Service& s) : service(s) {}

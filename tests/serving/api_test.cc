@@ -25,7 +25,6 @@ namespace {
 
 using nlohmann::json;
 
-const std::string kText = "这件衣服的质量真的太棒了";
 
 std::string repeat(const std::string& s, int n) {
   std::string out;

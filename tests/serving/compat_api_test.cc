@@ -23,7 +23,6 @@ namespace {
 
 using nlohmann::json;
 
-const std::string kText = "这件衣服的质量真的太棒了";
 const std::string kInfer = "/v2/models/tiny/infer";
 
 std::string u32le(std::uint32_t v) {

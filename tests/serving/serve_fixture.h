@@ -4,10 +4,15 @@
 
 #include <gtest/gtest.h>
 
+#include <string>
+
 #include "serving/http_client.h"
 #include "serving/server_process.h"
 
 namespace senti::test {
+
+// The seed sentence the API tests send (one definition: api_test.cc and compat_api_test.cc share a unity batch).
+inline const std::string kText = "这件衣服的质量真的太棒了";
 
 class ServeFixture : public ::testing::Test {
  protected:

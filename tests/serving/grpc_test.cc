@@ -117,7 +117,12 @@ class GrpcTest : public ::testing::Test {
         ASSERT_TRUE(labels) << error;
         EXPECT_EQ(labels->elements, expected["data"].get<std::vector<std::string>>());
       } else {
-        EXPECT_EQ(floats_of(response.raw_output_contents(i)), expected["data"].get<std::vector<float>>()) << out.name();
+        // Within rounding, not bit for bit: fp32 runs oneDNN, whose sums may round differently when the batcher
+        // packs the two requests' texts with other rows (batch == single holds within 1e-4, precision_test).
+        const std::vector<float> got = floats_of(response.raw_output_contents(i));
+        const auto want = expected["data"].get<std::vector<float>>();
+        ASSERT_EQ(got.size(), want.size()) << out.name();
+        for (std::size_t k = 0; k < got.size(); ++k) EXPECT_NEAR(got[k], want[k], 1e-5) << out.name() << "[" << k << "]";
       }
     }
   }

@@ -182,8 +182,8 @@ def main() -> None:
         f"keep-alive connection each (http.client); one Python process on the same machine.",
         "",
         f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; `uptime` after the run: `{uptime}`. "
-        "**Measured under load**: another job (model training) kept one core busy throughout, and the client shares "
-        "the machine with the server.",
+        "The client shares the machine with the server (and its Python threads compete with the server's for "
+        "the cores), so these are end-to-end figures for one machine, not the server's ceiling.",
         "",
         "| protocol | requests/s | p50 latency ms | p99 latency ms |",
         "|---|---|---|---|",

@@ -13,6 +13,10 @@ namespace senti::serving {
 // escape is malformed ("%", "%4", "%zz"). The result may be any bytes; UTF-8 is checked later.
 std::optional<std::string> percent_decode(std::string_view in, bool plus_as_space);
 
+// Percent-encodes every byte but RFC 3986's unreserved characters (A-Z a-z 0-9 - . _ ~), so that
+// percent_decode(percent_encode(s), false) == s for any bytes s (e.g. a model name put into a path).
+std::string percent_encode(std::string_view in);
+
 // Splits "a=1&b=2" into decoded pairs; nullopt when any part has a bad escape. A key without '='
 // gets an empty value; empty parts ("a=1&&b=2") are skipped.
 std::optional<std::vector<std::pair<std::string, std::string>>> parse_query(std::string_view query);

@@ -13,6 +13,14 @@ TEST(PercentDecode, DecodesEscapesAndPlus) {
   EXPECT_EQ(percent_decode("%00", true), std::string(1, '\0'));
 }
 
+TEST(PercentEncode, KeepsUnreservedAndRoundTripsAnyBytes) {
+  EXPECT_EQ(percent_encode("aZ09-._~"), "aZ09-._~");
+  EXPECT_EQ(percent_encode("a b/好+%"), "a%20b%2F%E5%A5%BD%2B%25");
+  std::string all;
+  for (int b = 0; b < 256; ++b) all += static_cast<char>(b);
+  EXPECT_EQ(percent_decode(percent_encode(all), false), all);
+}
+
 TEST(PercentDecode, RejectsMalformedEscapes) {
   EXPECT_FALSE(percent_decode("%", true));
   EXPECT_FALSE(percent_decode("%4", true));

@@ -17,23 +17,6 @@ namespace {
 
 constexpr std::array<std::string_view, 3> kOutputs = {"label", "score", "scores"};
 
-std::string percent_escape(std::string_view s) {
-  static constexpr char kHex[] = "0123456789ABCDEF";
-  std::string out;
-  for (const char c : s) {
-    const auto u = static_cast<unsigned char>(c);
-    if ((u >= 'A' && u <= 'Z') || (u >= 'a' && u <= 'z') || (u >= '0' && u <= '9') || c == '-' || c == '.' ||
-        c == '_' || c == '~') {
-      out += c;
-    } else {
-      out += '%';
-      out += kHex[u >> 4];
-      out += kHex[u & 15];
-    }
-  }
-  return out;
-}
-
 [[noreturn]] void invalid(std::string message) { throw CodecError{grpc::StatusCode::INVALID_ARGUMENT, std::move(message)}; }
 
 // The index of the input tensor the service reads: the only one, else the one named "text".
@@ -79,8 +62,8 @@ void append_fp32(std::string& out, float value) {
 }  // namespace
 
 std::string model_path(std::string_view name, std::string_view version) {
-  std::string path = "/v2/models/" + percent_escape(name);
-  if (!version.empty()) path += "/versions/" + percent_escape(version);
+  std::string path = "/v2/models/" + percent_encode(name);
+  if (!version.empty()) path += "/versions/" + percent_encode(version);
   return path;
 }
 

@@ -7,7 +7,8 @@ Outputs (all JSON Lines, first line a header describing how the ids were produce
   sentiment_ids.jsonl  ids of every text of data/sentiment/{dev,test}.jsonl, stored by file and
                        line number only ({"f": "dev", "n": <0-based line>, "ids": [...]}); the C++
                        test reads the texts from the committed data/sentiment/ (--data: its parent).
-  hard_cases.jsonl     hand-picked difficult inputs, texts inline, with the exact call.
+  hard_cases.jsonl     hand-picked difficult inputs, texts inline, with the exact call; single texts
+                       without truncation also carry "offsets", HF's offset_mapping (code points).
 
 The reference is transformers' BertTokenizer (backed by the Rust `tokenizers` library).
 NOTE: in transformers 5.x `BertTokenizer(vocab_file=...)` silently ignores the file and builds a
@@ -307,6 +308,9 @@ def main():
             rec["type_ids"] = type_ids
             if pair is None and max_length is None:
                 rec["tokens"] = f_tok.tokenize(text)
+                # Offsets into the text (Python str indices: code points), without [CLS]/[SEP].
+                offsets = f_tok(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+                rec["offsets"] = [list(o) for o in offsets]
             s_ids, s_types, _ = encode(s_tok, text, pair, max_length)
             if (s_ids, s_types) != (ids, type_ids):
                 n_slow_diff += 1

@@ -51,6 +51,15 @@ struct TokenizerOptions {
   std::string mask_token = "[MASK]";
 };
 
+// One token of a text and the characters it came from: [start, end) in code points of the original
+// text (text[start:end] in Python), as Hugging Face's offset mapping. Characters that text cleaning
+// drops (controls, zero-width) belong to no token.
+struct TokenSpan {
+  int32_t id = 0;
+  std::size_t start = 0;
+  std::size_t end = 0;
+};
+
 // One encoded input, ready for the model. The attention mask is all ones (no padding is ever added).
 struct Encoding {
   std::vector<int32_t> input_ids;
@@ -68,6 +77,9 @@ class BertTokenizer {
 
   // Word pieces of one text, without special tokens. Throws InvalidInputError on invalid UTF-8.
   std::vector<std::string> tokenize(std::string_view text) const;
+
+  // The tokens of tokenize(), as ids, each with its span in the original text.
+  std::vector<TokenSpan> tokenize_with_offsets(std::string_view text) const;
 
   // [CLS] a [SEP] (b [SEP]) with token_type_ids, truncated with HF's "longest_first" strategy to
   // max_length (0: options().model_max_length). Throws InvalidInputError on invalid UTF-8.

@@ -7,11 +7,15 @@
 
 namespace senti::tokenizer_detail {
 
-void WordPiece::tokenize(std::span<const char32_t> word, WordPieceScratch& scratch,
-                         std::vector<int32_t>& out) const {
+void WordPiece::tokenize(std::span<const char32_t> word, WordPieceScratch& scratch, std::vector<int32_t>& out,
+                         std::vector<std::size_t>* piece_chars) const {
   if (word.empty()) return;
-  if (word.size() > max_chars_) {
+  auto unknown = [&] {
     out.push_back(unk_id_);
+    if (piece_chars) piece_chars->push_back(word.size());
+  };
+  if (word.size() > max_chars_) {
+    unknown();
     return;
   }
   scratch.word.clear();
@@ -25,6 +29,7 @@ void WordPiece::tokenize(std::span<const char32_t> word, WordPieceScratch& scrat
   const std::string_view w(scratch.word);
   const std::size_t nchars = word.size();
   scratch.pieces.clear();
+  scratch.piece_ends.clear();
   std::size_t start = 0;
   while (start < nchars) {
     std::size_t end = nchars;
@@ -42,13 +47,21 @@ void WordPiece::tokenize(std::span<const char32_t> word, WordPieceScratch& scrat
       --end;
     }
     if (!found) {
-      out.push_back(unk_id_);
+      unknown();
       return;
     }
     scratch.pieces.push_back(*found);
+    scratch.piece_ends.push_back(end);
     start = end;
   }
   out.insert(out.end(), scratch.pieces.begin(), scratch.pieces.end());
+  if (piece_chars) {
+    std::size_t from = 0;
+    for (std::size_t e : scratch.piece_ends) {
+      piece_chars->push_back(e - from);
+      from = e;
+    }
+  }
 }
 
 }  // namespace senti::tokenizer_detail

@@ -17,6 +17,7 @@ struct WordPieceScratch {
   std::vector<std::size_t> bounds;  // byte offset of each character, plus the end
   std::string piece;               // "##" + candidate
   std::vector<int32_t> pieces;     // ids of the word being segmented
+  std::vector<std::size_t> piece_ends;  // the character where each of them ends
 };
 
 class WordPiece {
@@ -24,8 +25,10 @@ class WordPiece {
   WordPiece(const Vocab& vocab, int32_t unk_id, std::size_t max_input_chars_per_word)
       : vocab_(&vocab), unk_id_(unk_id), max_chars_(max_input_chars_per_word) {}
 
-  // Appends the ids of `word` to `out`.
-  void tokenize(std::span<const char32_t> word, WordPieceScratch& scratch, std::vector<int32_t>& out) const;
+  // Appends the ids of `word` to `out`; when piece_chars is given, also how many characters of `word`
+  // each piece covers (the unknown token covers the whole word).
+  void tokenize(std::span<const char32_t> word, WordPieceScratch& scratch, std::vector<int32_t>& out,
+                std::vector<std::size_t>* piece_chars = nullptr) const;
 
  private:
   const Vocab* vocab_;

@@ -21,6 +21,12 @@ using testing::ids_str;
 constexpr std::size_t kNoTruncation = std::numeric_limits<std::size_t>::max();
 constexpr int kMaxReported = 5;
 
+std::size_t utf8_length(const std::string& s) {
+  std::size_t n = 0;
+  for (char c : s) n += (static_cast<unsigned char>(c) & 0xC0) != 0x80;
+  return n;
+}
+
 std::vector<json> read_jsonl(const std::filesystem::path& path) {
   std::ifstream in(path);
   EXPECT_TRUE(in) << "cannot open " << path;
@@ -118,6 +124,57 @@ TEST(TokenizerGolden, HardCasesMatchHuggingFace) {
   EXPECT_GT(pairs, 100u);
   EXPECT_GT(truncations, 100u);
   EXPECT_GT(with_tokens, 100u);
+}
+
+TEST(TokenizerGolden, OffsetsMatchHuggingFaceOffsetMapping) {
+  const auto rows = read_jsonl(std::filesystem::path(SENTI_TEST_DATA_DIR) / "tokenizer/hard_cases.jsonl");
+  int failures = 0;
+  std::size_t checked = 0;
+  std::map<std::string, BertTokenizer> by_cfg;
+  for (const auto& row : rows) {
+    if (!row.contains("offsets")) continue;
+    const std::string key = row.at("cfg").dump();
+    auto it = by_cfg.find(key);
+    if (it == by_cfg.end()) it = by_cfg.emplace(key, BertTokenizer(chinese_vocab(), options_from(row["cfg"]))).first;
+    const auto text = row.at("text").get<std::string>();
+    const auto spans = it->second.tokenize_with_offsets(text);
+    const auto ids = row.at("ids").get<std::vector<int32_t>>();  // [CLS] ... [SEP]
+    const auto offsets = row.at("offsets").get<std::vector<std::vector<std::size_t>>>();
+    bool ok = spans.size() + 2 == ids.size() && offsets.size() == spans.size();
+    for (std::size_t i = 0; ok && i < spans.size(); ++i) {
+      ok = spans[i].id == ids[i + 1] && spans[i].start == offsets[i][0] && spans[i].end == offsets[i][1];
+    }
+    ++checked;
+    if (!ok && ++failures <= kMaxReported) {
+      std::string got;
+      for (const auto& s : spans) got += std::to_string(s.id) + "@" + std::to_string(s.start) + "-" + std::to_string(s.end) + " ";
+      ADD_FAILURE() << row.at("name").get<std::string>() << " text: " << json(text).dump() << "\n  expected offsets "
+                    << row["offsets"].dump() << "\n  actual: " << got;
+    }
+  }
+  EXPECT_EQ(failures, 0) << failures << " of " << checked << " texts differ";
+  EXPECT_GT(checked, 100u);
+}
+
+TEST(TokenizerGolden, OffsetTokensAreTheEncodedTokensOnEverySentimentText) {
+  const BertTokenizer tok(chinese_vocab(), TokenizerOptions{});
+  int failures = 0;
+  for (const std::string split : {"dev", "test"}) {
+    for (const std::string& text : read_texts(split)) {
+      const Encoding enc = tok.encode(text, std::nullopt, kNoTruncation);
+      const auto spans = tok.tokenize_with_offsets(text);
+      bool ok = spans.size() + 2 == enc.input_ids.size();
+      std::size_t previous_end = 0;
+      const std::size_t chars = utf8_length(text);
+      for (std::size_t i = 0; ok && i < spans.size(); ++i) {
+        ok = spans[i].id == enc.input_ids[i + 1] && spans[i].start < spans[i].end && spans[i].end <= chars &&
+             spans[i].start >= previous_end;
+        previous_end = spans[i].end;
+      }
+      if (!ok && ++failures <= kMaxReported) ADD_FAILURE() << split << " text: " << text;
+    }
+  }
+  EXPECT_EQ(failures, 0);
 }
 
 }  // namespace

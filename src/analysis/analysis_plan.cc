@@ -80,7 +80,7 @@ AnalysisPlan::Part AnalysisPlan::plan_part(std::size_t start_cp, std::size_t end
   const std::size_t content = classifier_->max_length() - 2;
   const std::size_t n = tokens.size();
   Part part{start_cp, end_cp, {}, false, 0};
-  if (n <= content || options_.long_text == LongText::truncate) {
+  if (n <= content || options_.long_text == LongText::truncate || content == 0) {
     const std::size_t kept = std::min(n, content);
     part.truncated = kept < n;
     part.num_tokens = kept + 2;

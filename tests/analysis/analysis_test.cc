@@ -177,6 +177,7 @@ TEST(Analysis, LongTextsAreExplainedInWindowsAndOnlyWhereTheModelLooked) {
   Classifier& clf = model(64);
   AnalysisOptions options;
   options.explain = true;
+  options.explain_window = 24;
   const auto truncated = analyze(clf, {text}, options)[0];
   ASSERT_TRUE(truncated.prediction.truncated);
   EXPECT_EQ(truncated.explanation.size(), 62u) << "only the 62 tokens the model saw";
@@ -185,7 +186,7 @@ TEST(Analysis, LongTextsAreExplainedInWindowsAndOnlyWhereTheModelLooked) {
   EXPECT_EQ(chunked.explanation.size(), code_points(text).size());
   EXPECT_GT(chunked.chunks, 1u);
 
-  // Clauses of 6, 8 and 7 tokens pack into windows of at most 24: each repetition is one window, and a
+  // Clauses of 6, 8 and 7 tokens pack into windows of at most 24 (set above): each repetition is one window, and a
   // word's weight is its leave-one-word-out drop inside that window.
   const std::string window = "房间很干净，服务员态度很好。早餐太难吃了，";
   const std::size_t label = chunked.prediction.label_id;

@@ -1,6 +1,7 @@
 """The web playground (GET / of `senti serve`) in headless Chromium, driven by Selenium through Debian's
-chromedriver: typing a review shows each sentence's label (the same label the API gives), score bars,
-latency and the raw JSON; typing is debounced; a pasted batch is split into requests the server takes;
+chromedriver: typing a review shows the whole text's label, its words highlighted by weight (the spans and
+weights of the API's explanation), each sentence's label (the same label the API gives), score bars,
+latency and the raw JSON; typing is debounced; a pasted long text is one request, classified in windows;
 the UI language switches between English and Chinese.
 
 With SENTI_PLAYGROUND_SCREENSHOT=PATH, test_screenshot also saves a PNG of the page with the default model
@@ -94,14 +95,18 @@ def test_typing_a_review_shows_each_sentence_label(browser, senti_server):
     posts = predict_posts(server) - posts_before
     print(f"\n{len(REVIEW)} keystrokes -> {posts} POST /predict")
     assert 1 <= posts <= len(REVIEW) // 3, posts
-    # Latency and the raw answer.
+    # Latency and the raw answer: one object with the whole text's ranking, sentences and words.
     stats = browser.find_element(By.ID, "latency").text
     assert re.search(r"server [\d.]+ ms · round trip [\d.]+ ms · 2 sentences · 1 request", stats), stats
     raw = json.loads(browser.execute_script("return document.getElementById('raw').textContent"))
-    assert [ranks[0]["label"] for ranks in raw] == [api_label(server, s) for s in SENTENCES]
-    # Sentence splitting: a run of 。！？!? ends one sentence, so does a line break; blanks are dropped.
-    assert browser.execute_script("return splitSentences(arguments[0])", "好！！真的吗？\n\n 第二行 。 Good! ok?? end") == \
-        ["好！！", "真的吗？", "第二行 。", "Good!", "ok??", "end"]
+    assert [s["label"] for s in raw["sentences"]] == [api_label(server, s) for s in SENTENCES]
+    assert browser.find_element(By.CSS_SELECTOR, "#overall .card").get_attribute("data-label") == api_label(server, REVIEW)
+    # Why: every word of the explanation is highlighted with its weight, over the original characters.
+    marks = browser.execute_script(
+        "return [...document.querySelectorAll('#explained mark')].map((m) => [m.textContent, +m.dataset.weight])")
+    assert [m[0] for m in marks] == [REVIEW[w["start"]:w["end"]] for w in raw["explanation"]]
+    assert [m[1] for m in marks] == pytest.approx([w["weight"] for w in raw["explanation"]], abs=1e-6)
+    assert "".join(m[0] for m in marks) == REVIEW  # CJK: every character is a word, punctuation included
     # Chinese UI.
     assert browser.find_element(By.ID, "example").text == "Example"
     browser.find_element(By.ID, "lang-toggle").click()
@@ -111,22 +116,26 @@ def test_typing_a_review_shows_each_sentence_label(browser, senti_server):
     assert not browser.find_element(By.ID, "status").text
 
 
-def test_pasted_batch_is_split_into_requests_the_server_takes(browser, senti_server):
+def test_pasted_long_text_is_one_request_classified_in_windows(browser, senti_server):
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support.ui import WebDriverWait
 
-    server = senti_server("--max-client-batch-size", "16")
+    server = senti_server()
     browser.get(server.url + "/")
     WebDriverWait(browser, 20).until(lambda d: "tiny" in d.find_element(By.ID, "model").text)
     lines = [f"第{i}条评论：{'很好' if i % 2 else '太差了'}" for i in range(40)]
+    text = "\n".join(lines * 3)  # 120 lines, over the 512-token window: chunked
     # What a paste does: the whole text arrives in one input event of type insertFromPaste.
     browser.execute_script(
         "const box = document.getElementById('input'); box.value = arguments[0];"
-        "box.dispatchEvent(new InputEvent('input', {inputType: 'insertFromPaste'}));", "\n".join(lines))
-    rows = wait_rows(browser, lines)
-    for i in (0, 17, 39):  # rows from each of the three requests
+        "box.dispatchEvent(new InputEvent('input', {inputType: 'insertFromPaste'}));", text)
+    rows = wait_rows(browser, lines * 3)
+    for i in (0, 17, 39):
         assert rows[i].get_attribute("data-label") == api_label(server, lines[i])
-    assert "40 sentences · 3 requests" in browser.find_element(By.ID, "latency").text
+    assert "120 sentences · 1 request" in browser.find_element(By.ID, "latency").text
+    raw = json.loads(browser.execute_script("return document.getElementById('raw').textContent"))
+    assert raw["chunks"] > 1
+    assert f"classified in {raw['chunks']} windows" in browser.find_element(By.ID, "overall").text
     assert not browser.find_element(By.ID, "status").text
 
 

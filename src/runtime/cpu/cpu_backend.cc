@@ -117,7 +117,13 @@ void CpuBackend::forward(const PackedBatch& batch, float* logits) {
                         tokens, h, eps, hidden_.data());
   }
 
-  for (auto& layer : model_.layers) {
+  // The last layer computes only what the classifier head reads, each sequence's [CLS] row: its
+  // attention query, output projection, FFN and norms run on `sequences` rows instead of `tokens`
+  // (keys and values still cover every token). A row's arithmetic is the same either way.
+  const bool cls_only_last = !onednn_attention_;
+  for (std::size_t l = 0; l < model_.layers.size(); ++l) {
+    auto& layer = model_.layers[l];
+    const bool cls_only = cls_only_last && l + 1 == model_.layers.size();
     layer.qkv.forward(stream_, hidden_.data(), tokens, qkv_.data(), true);
     {
       StageTimer timer(Stage::kAttention);
@@ -125,24 +131,38 @@ void CpuBackend::forward(const PackedBatch& batch, float* logits) {
         attention_.forward(stream_, qkv_.data(), batch.offsets, context_.data());
       } else {
         fused_attention(qkv_.data(), batch.offsets.data(), sequences, config_.num_attention_heads,
-                        config_.head_dim(), context_.data());
+                        config_.head_dim(), context_.data(), cls_only);
       }
     }
-    layer.attention_output.forward(stream_, context_.data(), tokens, projected_.data(), true);
+    // Rows this layer carries on: every token, or the [CLS] rows gathered into cls_ (and context_'s first rows).
+    std::size_t rows = tokens;
+    float* x = hidden_.data();
+    if (cls_only) {
+      for (std::size_t s = 0; s < sequences; ++s) {
+        std::memcpy(cls_.data() + s * h, hidden_.data() + batch.offsets[s] * h, h * sizeof(float));
+        if (s != batch.offsets[s])
+          std::memcpy(context_.data() + s * h, context_.data() + batch.offsets[s] * h, h * sizeof(float));
+      }
+      rows = sequences;
+      x = cls_.data();
+    }
+    layer.attention_output.forward(stream_, context_.data(), rows, projected_.data(), true);
     {
       StageTimer timer(Stage::kNorm);
-      add_and_normalize(hidden_.data(), projected_.data(), layer.attention_norm, tokens, h, eps);
+      add_and_normalize(x, projected_.data(), layer.attention_norm, rows, h, eps);
     }
-    layer.intermediate.forward(stream_, hidden_.data(), tokens, intermediate_.data(), true);
-    layer.output.forward(stream_, intermediate_.data(), tokens, projected_.data(), true);
+    layer.intermediate.forward(stream_, x, rows, intermediate_.data(), true);
+    layer.output.forward(stream_, intermediate_.data(), rows, projected_.data(), true);
     StageTimer timer(Stage::kNorm);
-    add_and_normalize(hidden_.data(), projected_.data(), layer.output_norm, tokens, h, eps);
+    add_and_normalize(x, projected_.data(), layer.output_norm, rows, h, eps);
   }
   StageTimer head_timer(Stage::kHead);
 
   // Pooler reads each sequence's first token ([CLS]).
-  for (std::size_t s = 0; s < sequences; ++s)
-    std::memcpy(cls_.data() + s * h, hidden_.data() + batch.offsets[s] * h, h * sizeof(float));
+  if (!cls_only_last || model_.layers.empty()) {
+    for (std::size_t s = 0; s < sequences; ++s)
+      std::memcpy(cls_.data() + s * h, hidden_.data() + batch.offsets[s] * h, h * sizeof(float));
+  }
   model_.head[0].forward(stream_, cls_.data(), sequences, pooled_.data());
   model_.head[1].forward(stream_, pooled_.data(), sequences, logits);
   stream_.wait();

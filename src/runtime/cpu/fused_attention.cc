@@ -18,9 +18,9 @@ constexpr std::size_t kParallelWork = 1 << 18;
 // One (sequence, head). Kᵀ is copied once into `kt` ([head_dim, L]) so that each query's scores
 // are vector FMAs across keys (a per-key dot product would end in a horizontal sum per key); then
 // softmax in place and context = P·V vectorized across head_dim.
-SENTI_ALWAYS_INLINE void attend_body(const float* qkv, std::size_t begin, std::size_t length, std::size_t head,
-                                     std::size_t head_dim, std::size_t hidden, float scale, float* scratch,
-                                     float* context) {
+SENTI_ALWAYS_INLINE void attend_body(const float* qkv, std::size_t begin, std::size_t length, std::size_t queries,
+                                     std::size_t head, std::size_t head_dim, std::size_t hidden, float scale,
+                                     float* scratch, float* context) {
   const std::size_t row = 3 * hidden;
   const float* q0 = qkv + head * head_dim;
   const float* k0 = qkv + hidden + head * head_dim;
@@ -31,7 +31,7 @@ SENTI_ALWAYS_INLINE void attend_body(const float* qkv, std::size_t begin, std::s
     const float* k = k0 + (begin + j) * row;
     for (std::size_t d = 0; d < head_dim; ++d) kt[d * length + j] = k[d] * scale;
   }
-  for (std::size_t i = begin; i < begin + length; ++i) {
+  for (std::size_t i = begin; i < begin + queries; ++i) {
     const float* q = q0 + i * row;
 #pragma omp simd
     for (std::size_t j = 0; j < length; ++j) scores[j] = 0.f;
@@ -139,8 +139,8 @@ SENTI_KERNEL_TARGET_AVX512 SENTI_ALWAYS_INLINE void weighted_values(const float*
 }
 
 SENTI_KERNEL_TARGET_AVX512 void attend_avx512_d64(const float* qkv, std::size_t begin, std::size_t length,
-                                                  std::size_t head, std::size_t head_dim, std::size_t hidden,
-                                                  float scale, float* scratch, float* context) {
+                                                  std::size_t queries, std::size_t head, std::size_t head_dim,
+                                                  std::size_t hidden, float scale, float* scratch, float* context) {
   (void)head_dim;  // 64
   const std::size_t row = 3 * hidden, padded = (length + 15) / 16 * 16;
   const float* q0 = qkv + head * 64;
@@ -155,34 +155,32 @@ SENTI_KERNEL_TARGET_AVX512 void attend_avx512_d64(const float* qkv, std::size_t 
   for (std::size_t j = length; j < padded; ++j)
     for (std::size_t d = 0; d < 64; ++d) kt[d * padded + j] = 0.f;
   std::size_t i = begin;
-  for (; i + 2 <= begin + length; i += 2) {
+  for (; i + 2 <= begin + queries; i += 2) {
     all_scores<2>(q0 + i * row, row, kt, padded, scores);
     const float inv[2] = {exp_scores(scores, length), exp_scores(scores + padded, length)};
     weighted_values<2>(scores, padded, inv, v0, row, length, context + i * hidden + head * 64, hidden);
   }
-  if (i < begin + length) {
+  if (i < begin + queries) {
     all_scores<1>(q0 + i * row, row, kt, padded, scores);
     const float inv[1] = {exp_scores(scores, length)};
     weighted_values<1>(scores, padded, inv, v0, row, length, context + i * hidden + head * 64, hidden);
   }
 }
 
-using AttendFn = void (*)(const float*, std::size_t, std::size_t, std::size_t, std::size_t, std::size_t, float,
-                          float*, float*);
+using AttendFn = void (*)(const float*, std::size_t, std::size_t, std::size_t, std::size_t, std::size_t, std::size_t,
+                          float, float*, float*);
 
-SENTI_KERNEL_TARGET_AVX512 void attend_avx512(const float* qkv, std::size_t begin, std::size_t length,
-                                              std::size_t head, std::size_t head_dim, std::size_t hidden, float scale,
-                                              float* scores, float* context) {
-  attend_body(qkv, begin, length, head, head_dim, hidden, scale, scores, context);
+SENTI_KERNEL_TARGET_AVX512 void attend_avx512(const float* qkv, std::size_t begin, std::size_t length, std::size_t queries, std::size_t head,
+    std::size_t head_dim, std::size_t hidden, float scale, float* scores, float* context) {
+  attend_body(qkv, begin, length, queries, head, head_dim, hidden, scale, scores, context);
 }
-SENTI_KERNEL_TARGET_AVX2 void attend_avx2(const float* qkv, std::size_t begin, std::size_t length, std::size_t head,
-                                          std::size_t head_dim, std::size_t hidden, float scale, float* scores,
-                                          float* context) {
-  attend_body(qkv, begin, length, head, head_dim, hidden, scale, scores, context);
+SENTI_KERNEL_TARGET_AVX2 void attend_avx2(const float* qkv, std::size_t begin, std::size_t length, std::size_t queries, std::size_t head,
+    std::size_t head_dim, std::size_t hidden, float scale, float* scores, float* context) {
+  attend_body(qkv, begin, length, queries, head, head_dim, hidden, scale, scores, context);
 }
-void attend_scalar(const float* qkv, std::size_t begin, std::size_t length, std::size_t head, std::size_t head_dim,
-                   std::size_t hidden, float scale, float* scores, float* context) {
-  attend_body(qkv, begin, length, head, head_dim, hidden, scale, scores, context);
+void attend_scalar(const float* qkv, std::size_t begin, std::size_t length, std::size_t queries, std::size_t head,
+    std::size_t head_dim, std::size_t hidden, float scale, float* scores, float* context) {
+  attend_body(qkv, begin, length, queries, head, head_dim, hidden, scale, scores, context);
 }
 
 AttendFn pick(std::size_t head_dim) {
@@ -206,29 +204,29 @@ float* scratch_buffer(std::size_t length, std::size_t head_dim) {
 }  // namespace
 
 void fused_attention(const float* qkv, const std::size_t* offsets, std::size_t num_sequences, std::size_t heads,
-                     std::size_t head_dim, float* context) {
+                     std::size_t head_dim, float* context, bool first_query_only) {
   const AttendFn attend = pick(head_dim);
   const std::size_t hidden = heads * head_dim;
   const float scale = 1.f / std::sqrt(static_cast<float>(head_dim));
   std::size_t work = 0;
   for (std::size_t s = 0; s < num_sequences; ++s) {
     const std::size_t length = offsets[s + 1] - offsets[s];
-    work += length * length;
+    work += length * (first_query_only ? 1 : length);
   }
   work *= hidden;
   const std::size_t tasks = num_sequences * heads;
+  auto run = [&](std::size_t t) {
+    const std::size_t s = t / heads, begin = offsets[s], length = offsets[s + 1] - begin;
+    if (length == 0) return;
+    attend(qkv, begin, length, first_query_only ? 1 : length, t % heads, head_dim, hidden, scale,
+           scratch_buffer(length, head_dim), context);
+  };
   if (work < kParallelWork) {
-    for (std::size_t t = 0; t < tasks; ++t) {
-      const std::size_t s = t / heads, begin = offsets[s], length = offsets[s + 1] - begin;
-      if (length > 0) attend(qkv, begin, length, t % heads, head_dim, hidden, scale, scratch_buffer(length, head_dim), context);
-    }
+    for (std::size_t t = 0; t < tasks; ++t) run(t);
     return;
   }
 #pragma omp parallel for schedule(dynamic, 1)
-  for (std::size_t t = 0; t < tasks; ++t) {
-    const std::size_t s = t / heads, begin = offsets[s], length = offsets[s + 1] - begin;
-    if (length > 0) attend(qkv, begin, length, t % heads, head_dim, hidden, scale, scratch_buffer(length, head_dim), context);
-  }
+  for (std::size_t t = 0; t < tasks; ++t) run(t);
 }
 
 }  // namespace senti::cpu

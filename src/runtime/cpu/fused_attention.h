@@ -10,7 +10,9 @@ namespace senti::cpu {
 
 // qkv: [tokens, 3 * heads * head_dim] rows laid out q | k | v; context: [tokens, heads * head_dim].
 // Sequence s is rows [offsets[s], offsets[s + 1]); tokens attend only within their sequence.
+// first_query_only: only each sequence's first row ([CLS]) is computed (the last layer of a classifier
+// needs no other); the other context rows are left as they were.
 void fused_attention(const float* qkv, const std::size_t* offsets, std::size_t num_sequences, std::size_t heads,
-                     std::size_t head_dim, float* context);
+                     std::size_t head_dim, float* context, bool first_query_only = false);
 
 }  // namespace senti::cpu

@@ -1,8 +1,9 @@
-// senti predict --human: a prediction, and what analysis asked for, as lines for people to read.
-//   positive 0.9731 正面  这件衣服的质量真的太棒了
-//     words     这 件 衣 服 的 质(+0.02) 量 真 的 太(+0.05) 棒(+0.41) 了
-//     sentence  [0,12) positive 0.9731  这件衣服的质量真的太棒了
-//     chunks    1
+// senti predict --human: a prediction, and what analysis asked for, as lines for people to read
+// (--explain --granularity sentence --long-text chunk, the default model):
+//   positive 0.8225 正面  这件衣服的质量真的太棒了
+//     words    这(+0.38) 件(+0.53) 衣(+0.39) 服(+0.38) 的(+0.48) 质(+0.51) 量(+0.23) 真(+0.30) 的(+0.35) 太(-0.10) 棒(+0.77) 了(-0.09)
+//     sentence [0,12) positive 0.8225  这件衣服的质量真的太棒了
+//     chunks   1
 // Word weights that round to 0.00 are left out. With colour, a word pushing toward a negative label is
 // red and one pushing toward a positive label green (a label's sense read from its name: positive,
 // 正面...; for other labels, green supports the predicted label and red argues against it); bold from 0.1.

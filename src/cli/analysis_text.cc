@@ -34,7 +34,7 @@ int label_sense(const Prediction& p) {
   return 0;
 }
 
-std::string fixed(double value, const char* format) {
+std::string printf_number(double value, const char* format) {
   char buf[32];
   std::snprintf(buf, sizeof buf, format, value);
   return buf;
@@ -45,7 +45,7 @@ std::string words_line(const Analysis& a, bool colour) {
   const int sense = label_sense(a.prediction) == 0 ? 1 : label_sense(a.prediction);
   std::string line = "  words   ";
   for (const WordWeight& w : a.explanation) {
-    const std::string weight = fixed(static_cast<double>(w.weight), "%+.2f");
+    const std::string weight = printf_number(static_cast<double>(w.weight), "%+.2f");
     const bool shown = weight != "+0.00" && weight != "-0.00";
     line += ' ';
     if (colour && shown) {
@@ -67,7 +67,7 @@ bool stdout_wants_colour() {
 }
 
 std::string human_prediction(const std::string& text, const Prediction& p) {
-  std::string line = p.label + " " + fixed(static_cast<double>(p.score), "%.4f");
+  std::string line = p.label + " " + printf_number(static_cast<double>(p.score), "%.4f");
   if (p.display_label != p.label) line += " " + p.display_label;
   return line + "  " + text + "\n";
 }
@@ -78,7 +78,7 @@ std::string human_analysis(const std::string& text, const Analysis& a, const Ana
   if (options.granularity == Granularity::sentence) {
     for (const SentenceResult& s : a.sentences) {
       out += "  sentence [" + std::to_string(s.start) + "," + std::to_string(s.end) + ") " + s.prediction.label +
-             " " + fixed(static_cast<double>(s.prediction.score), "%.4f") + "  " + s.text + "\n";
+             " " + printf_number(static_cast<double>(s.prediction.score), "%.4f") + "  " + s.text + "\n";
     }
   }
   if (options.long_text == LongText::chunk) out += "  chunks   " + std::to_string(a.chunks) + "\n";

@@ -9,16 +9,31 @@ Bulk jobs on a Ray cluster: :mod:`senti.ray` (needs ``pip install senti[ray]``).
 """
 
 from senti._core import InvalidInputError, ModelError
-from senti.classifier import Classifier, Encoding, Precision, Prediction, TextInput, default_model_path
+from senti.classifier import (
+    Classifier,
+    Encoding,
+    Granularity,
+    LongText,
+    Precision,
+    Prediction,
+    SentenceResult,
+    TextInput,
+    WordWeight,
+    default_model_path,
+)
 
 __all__ = [
     "Classifier",
     "Encoding",
+    "Granularity",
     "InvalidInputError",
+    "LongText",
     "ModelError",
     "Precision",
     "Prediction",
+    "SentenceResult",
     "TextInput",
+    "WordWeight",
     "default_model_path",
 ]
 __version__ = "0.1.0"

@@ -23,13 +23,48 @@ Precision = Literal["auto", "fp32", "bf16", "int8"]
 TextInput = Union[str, bytes, tuple[Union[str, bytes], Union[str, bytes]], Mapping[str, Union[str, bytes]]]
 
 
+#: ``"text"``: classify each text as a whole; ``"sentence"``: also each of its sentences on its own.
+Granularity = Literal["text", "sentence"]
+
+#: A text longer than the model's window: ``"truncate"`` keeps its first tokens; ``"chunk"`` classifies it
+#: in overlapping windows and averages their scores.
+LongText = Literal["truncate", "chunk"]
+
+
+class WordWeight(TypedDict):
+    """One word of an explanation. ``text[start:end] == word["text"]`` (code-point offsets);
+    ``weight`` is the drop of the predicted label's score when the word is left out: positive, the
+    word supports the label; negative, it argues against it."""
+
+    text: str
+    start: int
+    end: int
+    weight: float
+
+
+class SentenceResult(TypedDict):
+    """One sentence of a text, classified on its own: ``text[start:end] == sentence["text"]``."""
+
+    text: str
+    start: int
+    end: int
+    label: str
+    score: float
+
+
 class Prediction(TypedDict, total=False):
-    """One text's result. ``logits`` is present only with ``return_logits=True``."""
+    """One text's result: ``label``, ``score`` and ``scores`` always; ``logits`` only with
+    ``return_logits=True``; ``explanation`` with ``explain=True``, ``sentences`` with
+    ``granularity="sentence"`` and ``chunks`` (the windows the text was classified in) with
+    ``long_text="chunk"``: the HTTP API's names."""
 
     label: str
     score: float
     scores: dict[str, float]
     logits: npt.NDArray[np.float32]
+    explanation: list[WordWeight]
+    sentences: list[SentenceResult]
+    chunks: int
 
 
 class Encoding(TypedDict):
@@ -105,12 +140,26 @@ class Classifier:
 
     @overload
     def __call__(  # type: ignore[overload-overlap]  # a str is also an Iterable; this overload wins
-        self, texts: str | bytes, *, batch_size: int = ..., return_logits: bool = ...
+        self,
+        texts: str | bytes,
+        *,
+        batch_size: int = ...,
+        return_logits: bool = ...,
+        granularity: Granularity = ...,
+        long_text: LongText = ...,
+        explain: bool = ...,
     ) -> Prediction: ...
 
     @overload
     def __call__(
-        self, texts: Iterable[TextInput], *, batch_size: int = ..., return_logits: bool = ...
+        self,
+        texts: Iterable[TextInput],
+        *,
+        batch_size: int = ...,
+        return_logits: bool = ...,
+        granularity: Granularity = ...,
+        long_text: LongText = ...,
+        explain: bool = ...,
     ) -> list[Prediction]: ...
 
     def __call__(
@@ -119,6 +168,9 @@ class Classifier:
         *,
         batch_size: int = 256,
         return_logits: bool = False,
+        granularity: Granularity = "text",
+        long_text: LongText = "truncate",
+        explain: bool = False,
     ) -> Prediction | list[Prediction]:
         """Classifies one text (→ one dict) or any number of texts (→ a list of dicts, in order).
 
@@ -127,18 +179,73 @@ class Classifier:
         numpy row). Texts are processed ``batch_size`` at a time, so memory stays bounded; each text's
         result does not depend on the others (no padding is ever added).
 
+        Args:
+            granularity: ``"sentence"`` adds ``sentences``: each sentence (split after 。！？!?；; and
+                at line breaks) classified on its own, exactly as ``clf(sentence["text"])``.
+            long_text: ``"chunk"`` classifies a text longer than the model's window in windows
+                overlapping by a quarter, its scores (and logits) the mean of theirs, and adds
+                ``chunks`` (1 for a text that fits). ``"truncate"``, the default, keeps its first
+                ``max_length - 2`` tokens.
+            explain: adds ``explanation`` (see :meth:`explain`).
+
+        With the defaults the dicts are exactly as they always were. The analysis arguments take
+        single texts (not pairs) with at least one token.
+
         Raises:
-            senti.InvalidInputError (a ValueError): a text is not valid UTF-8 (bytes) or Unicode; the
-                message names its index.
+            senti.InvalidInputError (a ValueError): a text is not valid UTF-8 (bytes) or Unicode, or
+                (analysis) is empty or a pair: the message names its index; an unknown granularity
+                or long_text names the choices.
             TypeError: an input is not a str, bytes, pair or dict.
         """
+        if not isinstance(explain, bool):
+            raise TypeError(f"explain must be a bool, not {type(explain).__name__}")
         batch, single = _as_batch(texts)
-        results, logits = self._model.classify(batch, batch_size)
+        if explain or granularity != "text" or long_text != "truncate":
+            results, logits = self._model.analyze(batch, explain, granularity, long_text, batch_size)
+        else:
+            results, logits = self._model.classify(batch, batch_size)
         if return_logits:
             for result, row in zip(results, logits):
                 result["logits"] = row
         predictions = cast("list[Prediction]", results)
         return predictions[0] if single else predictions
+
+    @overload
+    def explain(  # type: ignore[overload-overlap]  # a str is also an Iterable; this overload wins
+        self, texts: str | bytes, *, granularity: Granularity = ..., long_text: LongText = ..., batch_size: int = ...
+    ) -> Prediction: ...
+
+    @overload
+    def explain(
+        self,
+        texts: Iterable[str | bytes],
+        *,
+        granularity: Granularity = ...,
+        long_text: LongText = ...,
+        batch_size: int = ...,
+    ) -> list[Prediction]: ...
+
+    def explain(
+        self,
+        texts: str | bytes | Iterable[str | bytes],
+        *,
+        granularity: Granularity = "text",
+        long_text: LongText = "truncate",
+        batch_size: int = 256,
+    ) -> Prediction | list[Prediction]:
+        """Why each text got its label: ``clf(texts, explain=True)``, the prediction plus
+        ``explanation``, one :class:`WordWeight` per word in text order.
+
+        Words are the model's tokens, a word piece with its ``##`` continuations being one word, so
+        each Chinese character is a word and so is each punctuation mark. A word's ``weight`` is the
+        drop of the predicted label's score when the word is deleted, in the clauses around it (up to
+        24 tokens); for a text that short it is exactly the leave-one-word-out drop on the whole text.
+        Words past the model's window (truncated) are left out unless ``long_text="chunk"``.
+
+        >>> clf.explain("质量很好")["explanation"][3]
+        {'text': '好', 'start': 3, 'end': 4, 'weight': 0.11630493402481079}
+        """
+        return self(texts, granularity=granularity, long_text=long_text, explain=True, batch_size=batch_size)
 
     def logits(self, texts: str | bytes | Iterable[TextInput], *, batch_size: int = 256) -> npt.NDArray[np.float32]:
         """Raw classifier outputs as a float32 array of shape ``[len(texts), len(labels)]``

@@ -1,6 +1,8 @@
 // senti classify: bulk classification of a large .jsonl/.csv/.txt file into JSONL or CSV, streaming
 // (one batch in memory at a time, flushed after each batch) and resumable: run again with the same
 // --output and it continues after the rows already written, so an interruption never loses finished rows.
+// --explain, --long-text chunk and --granularity sentence (one row per sentence) as in predict; the row
+// formats are in classify_rows.h.
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
@@ -15,6 +17,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "cli/analysis_batch.h"
+#include "cli/analysis_flags.h"
+#include "cli/classify_rows.h"
 #include "cli/commands.h"
 #include "cli/device_option.h"
 #include "cli/default_model.h"
@@ -37,9 +42,8 @@ struct ClassifyOptions {
   int threads = 0;
   std::string precision = "auto";
   std::string device = "auto";
+  AnalysisFlags analysis;
 };
-
-constexpr const char* kCsvHeader = "id,text,label,display_label,score,error\n";
 
 bool output_is_csv(const std::filesystem::path& path) {
   std::string ext = path.extension().string();
@@ -47,56 +51,42 @@ bool output_is_csv(const std::filesystem::path& path) {
   return ext == ".csv";
 }
 
-std::string score_text(float score) {
-  char buf[32];
-  std::snprintf(buf, sizeof buf, "%.6f", static_cast<double>(score));
-  return buf;
-}
-
-std::string format_row(const InputRecord& r, const Prediction* p, const std::string& error, bool csv) {
-  if (csv) {
-    std::string row = csv_field(id_text(r.id)) + "," + csv_field(r.text) + ",";
-    if (p != nullptr) row += csv_field(p->label) + "," + csv_field(p->display_label) + "," + score_text(p->score) + ",";
-    else row += ",,," + csv_field(error);
-    return row + "\n";
-  }
-  nlohmann::ordered_json j = {{"id", r.id}, {"text", r.text}};  // rows read id, text, label... in that order
-  if (p != nullptr) {
-    j["label"] = p->label;
-    if (p->display_label != p->label) j["display_label"] = p->display_label;
-    j["score"] = p->score;
-  } else {
-    j["error"] = error;
-  }
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
-}
-
 // Prepares the output for appending: keeps the complete rows an earlier run wrote (dropping a torn
 // last row), checks they belong to this input, and returns how many input records to skip.
 // Only a regular file can be resumed: a device or pipe (/dev/null, /dev/stdout, a FIFO) is written
 // from the start and never read.
-std::size_t prepare_output(const ClassifyOptions& o, bool csv, RecordReader& reader) {
+std::size_t prepare_output(const ClassifyOptions& o, const RowFormat& format, RecordReader& reader) {
   std::error_code ec;
   if (!std::filesystem::is_regular_file(o.output, ec) || std::filesystem::file_size(o.output, ec) == 0) return 0;
-  const OutputScan scan = scan_output(o.output, csv);
+  const OutputScan scan = scan_output(o.output, format.csv(), format.group_key());
+  if (!format.matches(scan))
+    throw InvalidInputError(o.output + " was written with other --explain/--granularity/--long-text flags: "
+                            "rerun with the same flags, or choose another --output or delete it");
   if (scan.complete_bytes < std::filesystem::file_size(o.output)) {
     std::filesystem::resize_file(o.output, scan.complete_bytes);
     std::cerr << "senti classify: dropped a partly written last row of " << o.output << "\n";
   }
-  if (scan.rows == 0) return 0;
+  // Sentence rows: records are groups of rows, and the last one may lack sentences: it is written again.
+  const bool grouped = format.by_sentence() && scan.groups > 0;
+  const std::size_t records = grouped ? scan.groups - 1 : scan.rows;
+  const std::string last_id = grouped ? scan.before_last_group_id : scan.last_id;
+  const char* unit = format.by_sentence() ? "records" : "rows";
+  if (grouped) std::filesystem::resize_file(o.output, scan.last_group_bytes);
+  if (records == 0) return 0;
   InputRecord record;
-  for (std::size_t i = 0; i < scan.rows; ++i) {
+  for (std::size_t i = 0; i < records; ++i) {
     if (!reader.next(record))
-      throw InvalidInputError(o.output + " already holds " + std::to_string(scan.rows) + " rows but " + o.input +
-                              " has only " + std::to_string(i) +
+      throw InvalidInputError(o.output + " already holds " + std::to_string(records) + " " + unit + " but " +
+                              o.input + " has only " + std::to_string(i) +
                               ": it is not this input's output (choose another --output or delete it)");
   }
-  if (id_text(record.id) != scan.last_id)
-    throw InvalidInputError(o.output + " does not continue " + o.input + ": its row " + std::to_string(scan.rows) +
-                            " has id '" + scan.last_id + "' but input record " + std::to_string(scan.rows) +
-                            " has id '" + id_text(record.id) + "' (choose another --output or delete it)");
-  std::cerr << "senti classify: resuming after " << scan.rows << " rows already in " << o.output << "\n";
-  return scan.rows;
+  if (id_text(record.id) != last_id)
+    throw InvalidInputError(o.output + " does not continue " + o.input + ": its " + (grouped ? "record " : "row ") +
+                            std::to_string(records) + " has id '" + last_id + "' but input record " +
+                            std::to_string(records) + " has id '" + id_text(record.id) +
+                            "' (choose another --output or delete it)");
+  std::cerr << "senti classify: resuming after " << records << " " << unit << " already in " << o.output << "\n";
+  return records;
 }
 
 int run_classify(const ClassifyOptions& o) {
@@ -105,12 +95,14 @@ int run_classify(const ClassifyOptions& o) {
   classifier_options.num_threads = o.threads;
   classifier_options.precision = o.precision;
   classifier_options.device = o.device;
-  const bool csv = output_is_csv(o.output);
+  const AnalysisOptions analysis = analysis_options(o.analysis);  // a bad value fails before any work
+  const RowFormat format(output_is_csv(o.output), analysis);
+  const bool csv = format.csv();
   std::error_code ec;
   RecordReader reader(o.input, input_format_of(o.input), o.text_field);
   if (std::filesystem::exists(o.output, ec) && std::filesystem::equivalent(o.input, o.output, ec))
     throw InvalidInputError("--output must not be the input file");
-  const std::size_t skipped = prepare_output(o, csv, reader);
+  const std::size_t skipped = prepare_output(o, format, reader);
   Classifier classifier = Classifier::load(resolve_model(o.model), classifier_options);
 
   // A new or empty file, or a device: the CSV header goes first.
@@ -122,7 +114,7 @@ int run_classify(const ClassifyOptions& o) {
     if (!out) throw Error("writing " + o.output + " failed: " + std::strerror(errno));
   };
   if (csv && fresh) {
-    out << kCsvHeader;
+    out << format.csv_header();
     out.flush();
     check_written();
   }
@@ -133,22 +125,7 @@ int run_classify(const ClassifyOptions& o) {
   std::vector<InputRecord> batch;
   std::vector<std::optional<Encoding>> encodings;
   std::vector<std::string> errors;
-  const auto flush = [&] {
-    if (batch.empty()) return;
-    std::vector<Encoding> valid;
-    for (const auto& e : encodings)
-      if (e) valid.push_back(*e);
-    const auto predictions = classifier.classify(valid);
-    std::string text;
-    std::size_t next = 0;
-    for (std::size_t i = 0; i < batch.size(); ++i) {
-      if (encodings[i]) {
-        text += format_row(batch[i], &predictions[next++], "", csv);
-      } else {
-        text += format_row(batch[i], nullptr, errors[i], csv);
-        ++failed;
-      }
-    }
+  const auto write = [&](const std::string& text) {
     errno = 0;
     out << text;
     out.flush();  // every finished row is on disk before the next batch starts
@@ -159,15 +136,60 @@ int run_classify(const ClassifyOptions& o) {
     errors.clear();
     progress.update(reader.bytes_read(), done);
   };
+  const auto flush_plain = [&] {
+    std::vector<Encoding> valid;
+    for (const auto& e : encodings)
+      if (e) valid.push_back(*e);
+    const auto predictions = classifier.classify(valid);
+    std::string text;
+    std::size_t next = 0;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      if (encodings[i]) {
+        text += format.prediction_row(batch[i], predictions[next++]);
+      } else {
+        text += format.error_row(batch[i], errors[i]);
+        ++failed;
+      }
+    }
+    write(text);
+  };
+  const auto flush_analysis = [&] {
+    std::vector<std::string> texts;  // the records read without an error
+    for (std::size_t i = 0; i < batch.size(); ++i)
+      if (errors[i].empty()) texts.push_back(batch[i].text);
+    const std::vector<AnalysisOutcome> outcomes = analyze_each(classifier, texts, analysis);
+    std::string text;
+    std::size_t next = 0;
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const AnalysisOutcome* outcome = errors[i].empty() ? &outcomes[next++] : nullptr;
+      if (outcome != nullptr && outcome->analysis) {
+        text += format.analysis_rows(batch[i], *outcome->analysis);
+      } else {
+        text += format.error_row(batch[i], outcome != nullptr ? outcome->error : errors[i]);
+        ++failed;
+      }
+    }
+    write(text);
+  };
+  const bool plain = !wants_analysis(analysis);
+  const auto flush = [&] {
+    if (batch.empty()) return;
+    if (plain) flush_plain();
+    else flush_analysis();
+  };
   InputRecord record;
   while (reader.next(record)) {
-    try {
-      if (!record.error.empty()) throw InvalidInputError(record.error);
-      encodings.emplace_back(encode_nonempty(classifier.tokenizer(), record.text, std::nullopt, classifier.max_length()));
-      errors.emplace_back();
-    } catch (const InvalidInputError& e) {
-      encodings.emplace_back(std::nullopt);
-      errors.emplace_back(e.what());
+    if (!plain) {  // analyze_each checks the text
+      errors.push_back(record.error);
+    } else {
+      try {
+        if (!record.error.empty()) throw InvalidInputError(record.error);
+        encodings.emplace_back(encode_nonempty(classifier.tokenizer(), record.text, std::nullopt, classifier.max_length()));
+        errors.emplace_back();
+      } catch (const InvalidInputError& e) {
+        encodings.emplace_back(std::nullopt);
+        errors.emplace_back(e.what());
+      }
     }
     batch.push_back(std::move(record));
     if (batch.size() >= o.batch_size) flush();
@@ -200,6 +222,7 @@ Action add_classify_command(CLI::App& app) {
   cmd->add_option("--threads", o->threads, "Compute threads (default: all cores)")->check(CLI::NonNegativeNumber);
   cmd->add_option("--precision", o->precision, "fp32, bf16, int8 or auto (default: auto); fp16 on CUDA")
       ->check(CLI::IsMember({"auto", "fp32", "bf16", "fp16", "int8"}));
+  add_analysis_flags(cmd, o->analysis);
   return [o] { return run_classify(*o); };
 }
 

@@ -196,14 +196,37 @@ std::string id_text(const nlohmann::json& id) {
   return id.is_string() ? id.get<std::string>() : id.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
-OutputScan scan_output(const std::filesystem::path& path, bool csv) {
+namespace {
+
+// Counts a complete row into the scan: its id, and the groups when a group key is given.
+void count_row(OutputScan& scan, nlohmann::json row, std::uint64_t row_start, std::uint64_t row_end,
+               const std::string& group_key, std::string& last_group_id) {
+  ++scan.rows;
+  scan.last_id = row.is_object() && row.contains("id") ? id_text(row["id"]) : "";
+  scan.complete_bytes = row_end;
+  if (!group_key.empty()) {
+    const nlohmann::json key = row.is_object() && row.contains(group_key) ? row[group_key] : nlohmann::json();
+    if (key.is_null() || key == 0 || key == "" || key == "0" || scan.groups == 0) {
+      if (scan.groups > 0) scan.before_last_group_id = last_group_id;
+      ++scan.groups;
+      scan.last_group_bytes = row_start;
+      last_group_id = scan.last_id;
+    }
+  }
+  scan.last_row = std::move(row);
+}
+
+}  // namespace
+
+OutputScan scan_output(const std::filesystem::path& path, bool csv, const std::string& group_key) {
   OutputScan scan;
   std::ifstream in(path, std::ios::binary);
   if (!in) return scan;
-  std::uint64_t offset = 0;
+  std::uint64_t offset = 0, row_start = 0;
   std::string line;
   std::string pending;  // CSV: a record whose quoted field continues on the next line
   std::vector<std::string> fields;
+  std::string last_group_id;
   while (std::getline(in, line)) {
     const bool terminated = !in.eof();
     offset += line.size() + (terminated ? 1 : 0);
@@ -216,14 +239,19 @@ OutputScan scan_output(const std::filesystem::path& path, bool csv) {
       pending.clear();
       if (!scan.has_header) {
         scan.has_header = true;
+        scan.header = fields;
+        scan.complete_bytes = offset;
       } else {
-        ++scan.rows;
-        scan.last_id = fields.empty() ? "" : fields[0];
+        nlohmann::json row = nlohmann::json::object();
+        for (std::size_t c = 0; c < fields.size() && c < scan.header.size(); ++c) row[scan.header[c]] = fields[c];
+        row["id"] = fields.empty() ? "" : fields[0];  // the first column, whatever the header calls it
+        count_row(scan, std::move(row), row_start, offset, group_key, last_group_id);
       }
-      scan.complete_bytes = offset;
+      row_start = offset;
     } else {
       if (is_blank(body)) {
         scan.complete_bytes = offset;
+        row_start = offset;
         continue;
       }
       if (serving::json_nesting_depth(body, kMaxJsonDepth) > kMaxJsonDepth) break;  // not a row senti wrote
@@ -233,9 +261,8 @@ OutputScan scan_output(const std::filesystem::path& path, bool csv) {
       } catch (const nlohmann::json::parse_error&) {
         break;  // a torn row followed by nothing valid: keep what came before
       }
-      ++scan.rows;
-      scan.last_id = j.contains("id") ? id_text(j["id"]) : "";
-      scan.complete_bytes = offset;
+      count_row(scan, std::move(j), row_start, offset, group_key, last_group_id);
+      row_start = offset;
     }
   }
   return scan;

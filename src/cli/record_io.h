@@ -70,9 +70,16 @@ struct OutputScan {
   std::size_t rows = 0;            // complete data rows (CSV header not counted)
   std::uint64_t complete_bytes = 0;  // bytes up to the end of the last complete row; the rest is a torn write
   bool has_header = false;         // CSV: the header row is there
+  std::vector<std::string> header;  // CSV: the header's column names
   std::string last_id;             // id of the last complete row, as id_text() writes it
+  nlohmann::json last_row;         // the last complete row: JSONL as written, CSV as {column: value}
+  // With a group key (classify --granularity sentence: the rows of one input record form a group):
+  // a group starts at a row whose key is absent, empty or 0.
+  std::size_t groups = 0;
+  std::uint64_t last_group_bytes = 0;  // where the last group starts
+  std::string before_last_group_id;    // id of the group before the last one ("" when there is none)
 };
-OutputScan scan_output(const std::filesystem::path& path, bool csv);
+OutputScan scan_output(const std::filesystem::path& path, bool csv, const std::string& group_key = "");
 
 // An id as written into the output: strings as they are, other JSON values dumped.
 std::string id_text(const nlohmann::json& id);

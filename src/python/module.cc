@@ -20,6 +20,8 @@
 #include <utility>
 #include <vector>
 
+#include "analysis_result.h"
+#include "senti/analysis.h"
 #include "senti/classifier.h"
 #include "senti/error.h"
 #include "senti/tokenizer.h"
@@ -131,6 +133,46 @@ class Model {
     return {results, LogitsArray(logits, {n, labels}, owner)};
   }
 
+  // Analyses texts[0..n) (explanation, sentences, chunks as asked) in chunks of batch_size texts; returns
+  // one dict per text (analysis_result.h) and the logits [n, labels] (the mean of the windows when chunked).
+  std::pair<nb::list, LogitsArray> analyze(nb::sequence texts, bool explain, const std::string& granularity,
+                                           const std::string& long_text, std::size_t batch_size) {
+    if (batch_size == 0) throw InvalidInputError("batch_size must be >= 1");
+    AnalysisOptions options;
+    options.explain = explain;
+    options.granularity = parse_granularity(granularity);
+    options.long_text = parse_long_text(long_text);
+    const std::size_t n = nb::len(texts), labels = classifier_->config().num_labels();
+    std::vector<nb::str> names;
+    for (const std::string& label : classifier_->config().labels) names.emplace_back(label.c_str(), label.size());
+    auto* logits = new float[std::max<std::size_t>(n * labels, 1)];
+    nb::capsule owner(logits, [](void* p) noexcept { delete[] static_cast<float*>(p); });
+    nb::list results;
+    for (std::size_t first = 0; first < n; first += batch_size) {
+      const std::size_t last = std::min(n, first + batch_size);
+      std::vector<std::string> inputs;
+      inputs.reserve(last - first);
+      for (std::size_t i = first; i < last; ++i) {
+        Input input = input_of(texts[i], i);
+        if (input.pair)
+          throw InvalidInputError("text " + std::to_string(i) +
+                                  ": explain, granularity and long_text take single texts, not (text, pair)");
+        inputs.push_back(std::move(input.text));
+      }
+      std::vector<Analysis> analyses;
+      {
+        nb::gil_scoped_release release;
+        analyses = run_analysis(inputs, options, first);
+      }
+      for (std::size_t k = 0; k < analyses.size(); ++k) {
+        results.append(analysis_result(analyses[k], options, names));
+        const std::vector<float>& row = analyses[k].prediction.logits;
+        std::copy(row.begin(), row.end(), logits + (first + k) * labels);
+      }
+    }
+    return {results, LogitsArray(logits, {n, labels}, owner)};
+  }
+
   // The model's encoding of one text: tokens and ids, [CLS]/[SEP] included. max_length: None for no
   // truncation, 0 for the model's maximum.
   nb::dict tokenize(nb::handle text, nb::handle pair, std::optional<std::size_t> max_length) const {
@@ -199,6 +241,36 @@ class Model {
     return classifier_->classify(encodings);
   }
 
+  // Called without the GIL: plans every text (an error names its index), then runs all their sequences.
+  std::vector<Analysis> run_analysis(const std::vector<std::string>& texts, const AnalysisOptions& options,
+                                     std::size_t first_index) {
+    std::vector<AnalysisPlan> plans;
+    plans.reserve(texts.size());
+    std::vector<Encoding> encodings;
+    for (std::size_t i = 0; i < texts.size(); ++i) {
+      try {
+        plans.emplace_back(*classifier_, texts[i], options);
+      } catch (const InvalidInputError& e) {
+        throw InvalidInputError("text " + std::to_string(first_index + i) + ": " + e.what());
+      }
+      encodings.insert(encodings.end(), plans.back().encodings().begin(), plans.back().encodings().end());
+    }
+    std::vector<Prediction> predictions;
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      predictions = classifier_->classify(encodings);
+    }
+    std::vector<Analysis> analyses;
+    analyses.reserve(plans.size());
+    auto next = predictions.begin();
+    for (const AnalysisPlan& plan : plans) {
+      const auto k = static_cast<std::ptrdiff_t>(plan.encodings().size());
+      analyses.push_back(plan.finish(std::vector<Prediction>(next, next + k)));
+      next += k;
+    }
+    return analyses;
+  }
+
   std::unique_ptr<Classifier> classifier_;
   std::mutex mutex_;
   int threads_ = 0;
@@ -225,6 +297,15 @@ NB_MODULE(_core, m) {
                    "tuple[list[dict[str, typing.Any]], numpy.typing.NDArray[numpy.float32]]"),
            "Classifies a sequence of texts (str, bytes, (text, pair) or {'text', 'text_pair'}) in chunks of "
            "batch_size, without the GIL. Returns (list of {'label', 'score', 'scores'}, float32 logits [n, labels]).")
+      .def("analyze", &Model::analyze, "texts"_a, "explain"_a = false, "granularity"_a = "text",
+           "long_text"_a = "truncate", "batch_size"_a = 256,
+           nb::sig("def analyze(self, texts: collections.abc.Sequence[str | bytes | tuple[str | bytes, str | bytes] | "
+                   "collections.abc.Mapping[str, str | bytes]], "
+                   "explain: bool = False, granularity: str = 'text', long_text: str = 'truncate', batch_size: int = 256) -> "
+                   "tuple[list[dict[str, typing.Any]], numpy.typing.NDArray[numpy.float32]]"),
+           "Classifies texts as classify() does, adding what senti/analysis.h computes: 'explanation' (explain), "
+           "'sentences' (granularity='sentence'), 'chunks' (long_text='chunk'); spans in code points. Raises "
+           "InvalidInputError for an unknown granularity/long_text, a bad or empty text (naming its index) or a pair.")
       .def("tokenize", &Model::tokenize, "text"_a, "pair"_a = nb::none(), "max_length"_a.none() = 0,
            nb::sig("def tokenize(self, text: str | bytes, pair: str | bytes | None = None, max_length: int | None = 0) "
                    "-> dict[str, typing.Any]"),

@@ -444,7 +444,9 @@ double wait_for_gauge(HttpClient& c, const std::string& gauge, double at_least) 
 // Plain requests are answered while a big analysis runs: its sequences are low priority, so a plain
 // text waits for at most the batch already running, never for the analysis.
 TEST(ServeAnalysisPriority, PlainRequestsStayAnsweredDuringABigExplain) {
-  ServerProcess server({"--max-batch-requests", "8", "--max-analysis-tokens", "2000000", "--payload-limit", "400000"});
+  // Small batches (a running one is short) next to a long analysis.
+  ServerProcess server({"--max-batch-requests", "8", "--max-batch-tokens", "1024", "--max-analysis-tokens", "2000000",
+                        "--payload-limit", "400000"});
   ASSERT_NE(server.port(), 0);
   std::promise<HttpResult> explained;
   std::future<HttpResult> explain_done = explained.get_future();
@@ -483,7 +485,7 @@ TEST(ServeAnalysisPriority, AnalysisRequestsCountInTheConcurrencyLimit) {
   std::future<HttpResult> explain_done = explained.get_future();
   std::thread explain([&] {
     HttpClient c(server.port(), std::chrono::seconds(300));
-    explained.set_value(c.post("/predict", big_explain_body(12000).dump()));
+    explained.set_value(c.post("/predict", big_explain_body(6000).dump()));
   });
   HttpClient c(server.port());
   ASSERT_GE(wait_for_gauge(c, "senti_requests_in_flight", 1), 1);
@@ -491,6 +493,47 @@ TEST(ServeAnalysisPriority, AnalysisRequestsCountInTheConcurrencyLimit) {
   EXPECT_EQ(explain_done.get().status, 200);
   explain.join();
   EXPECT_EQ(c.get("/predict?text=" + url_encode(kMixed)).status, 200);
+}
+
+// The analyses in flight together are capped (8 x --max-analysis-tokens): past it a request is 429, and the
+// work it would have queued is given back when the analyses finish.
+TEST(ServeAnalysisPriority, AnalysisWorkInFlightIsCapped) {
+  constexpr std::size_t kLimit = 20000;
+  ServerProcess server({"--max-analysis-tokens", std::to_string(kLimit), "--max-batch-requests", "8"});
+  ASSERT_NE(server.port(), 0);
+  const std::string body =
+      json{{"inputs", repeat("好", 650)}, {"parameters", {{"explain", true}, {"long_text", "chunk"}}}}.dump();
+  // The work of one request (x-compute-tokens), and so how many fit under the cap together.
+  HttpClient c(server.port());
+  const HttpResult one = c.post("/predict", body);
+  ASSERT_EQ(one.status, 200) << one.body;
+  const std::size_t work = std::stoul(one.headers.at("x-compute-tokens"));
+  ASSERT_LE(work, kLimit);
+  const std::size_t fit = 8 * kLimit / work;
+  auto send_all = [&](std::size_t n) {
+    std::vector<std::future<HttpResult>> answers;
+    for (std::size_t i = 0; i < n; ++i)
+      answers.push_back(std::async(std::launch::async, [&] {
+        HttpClient client(server.port(), std::chrono::seconds(300));
+        return client.post("/predict", body);
+      }));
+    std::vector<HttpResult> out;
+    for (auto& a : answers) out.push_back(a.get());
+    return out;
+  };
+  std::size_t ok = 0, refused = 0;
+  for (const HttpResult& r : send_all(fit + 3)) {
+    if (r.status == 200) {
+      ++ok;
+    } else {
+      expect_error(r, 429, "overloaded", "--max-analysis-tokens");
+      ++refused;
+    }
+  }
+  EXPECT_GE(ok, fit);
+  EXPECT_GE(refused, 1u);
+  // All given back: as many as fit, at once, again.
+  for (const HttpResult& r : send_all(fit)) EXPECT_EQ(r.status, 200) << r.body.substr(0, 200);
 }
 
 }  // namespace senti::test::analysis_api

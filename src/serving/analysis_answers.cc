@@ -1,6 +1,7 @@
 // Reading the analysis parameters and writing an Analysis as JSON, for every API (analysis_answers.h).
 #include "serving/analysis_answers.h"
 
+#include <cstdint>
 #include <string>
 
 #include "senti/text_rules.h"
@@ -16,6 +17,7 @@ namespace {
 
 bool read_explain(const json& v) {
   if (v.is_boolean()) return v.get<bool>();
+  if (v.is_number_integer() && (v.get<std::int64_t>() == 0 || v.get<std::int64_t>() == 1)) return v.get<std::int64_t>() == 1;
   if (v.is_string()) {
     const std::string& s = v.get_ref<const std::string&>();
     if (s == "true" || s == "1") return true;

@@ -1,5 +1,6 @@
 // The "why and where" vocabulary every API shares: three request parameters in, three answer fields out.
-//   explain      true | false (JSON boolean; also the strings "true", "false", "1", "0", as a query sends)
+//   explain      true | false (JSON boolean; also 1 and 0, and the strings "true", "false", "1", "0", as a
+//                query sends them)
 //   granularity  "text" | "sentence"
 //   long_text    "truncate" | "chunk"
 // out, per input:

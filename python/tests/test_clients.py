@@ -10,6 +10,7 @@ import json
 import subprocess
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -228,3 +229,64 @@ def test_kserve_v1(server: Server):
     assert status == 404 and body["error_type"] == "not_found"
     status, body = server.post(f"/v1/models/{NAME}:predict", {"instances": ["好"] * (MAX_BATCH + 1)})
     assert status == 422 and "max-client-batch-size" in body["error"]
+
+
+# ---- "why and where": explain, granularity and long_text through the real clients ----
+
+def assert_same_words(got: list[dict], want: list[dict], text: str) -> None:
+    """Two explanations are the same words (spans exact) with the same weights (within float noise), and every
+    span indexes the text in code points, as Python slices it."""
+    assert [(w["text"], w["start"], w["end"]) for w in got] == [(w["text"], w["start"], w["end"]) for w in want]
+    assert [w["weight"] for w in got] == pytest.approx([w["weight"] for w in want], abs=2e-4)
+    assert all(text[w["start"]:w["end"]] == w["text"] for w in got)
+
+
+def test_tritonclient_http_explain(server: Server):
+    client = triton.InferenceServerClient(url=f"127.0.0.1:{server.port}")
+    texts = ["这件衣服质量很好。就是物流太慢了！", "Great 😀 但是包装破了"]
+    parameters = {"explain": True, "granularity": "sentence", "long_text": "chunk"}
+    result = client.infer(NAME, [text_input(texts)], parameters=parameters)
+    explanation, sentences, chunks = (result.as_numpy(n) for n in ("explanation", "sentences", "chunks"))
+    assert explanation.shape == (2,) and sentences.shape == (2,)
+    assert chunks.dtype == np.int64 and list(chunks) == [1, 1]
+    labels = [x.decode() for x in result.as_numpy("label")]
+    for i, text in enumerate(texts):
+        status, tei = server.post("/predict", {"inputs": text, "parameters": parameters})
+        assert status == 200, tei
+        assert labels[i] == tei["predictions"][0]["label"]
+        assert_same_words(json.loads(explanation[i]), tei["explanation"], text)
+        got_sentences = json.loads(sentences[i])
+        assert [s["text"] for s in got_sentences] == [s["text"] for s in tei["sentences"]]
+        assert all(text[s["start"]:s["end"]] == s["text"] for s in got_sentences)
+        for s in got_sentences:  # each sentence is its own prediction
+            assert s["label"] == server.tei(s["text"])[0]["label"]
+    assert len(json.loads(sentences[0])) == 2
+    # Only the explanation, as JSON.
+    result = client.infer(NAME, [text_input(texts, binary_data=False)], parameters={"explain": True},
+                          outputs=[triton.InferRequestedOutput("explanation", binary_data=False)])
+    assert result.as_numpy("label") is None
+    words = [json.loads(x) for x in result.as_numpy("explanation")]
+    assert_same_words(words[1], server.post("/predict", {"inputs": texts[1], "explain": True})[1]["explanation"], texts[1])
+
+
+def test_tritonclient_http_analysis_errors(server: Server):
+    client = triton.InferenceServerClient(url=f"127.0.0.1:{server.port}")
+    with pytest.raises(InferenceServerException, match="text or sentence"):
+        client.infer(NAME, [text_input(TEXTS[:1])], parameters={"granularity": "paragraph"})
+    with pytest.raises(InferenceServerException, match="explain"):
+        client.infer(NAME, [text_input(TEXTS[:1])], outputs=[triton.InferRequestedOutput("explanation")])
+    assert client.is_server_live()
+
+
+def test_seed_and_kserve_v1_analysis(server: Server):
+    text = "这件衣服质量很好。就是物流太慢了！"
+    query = urllib.parse.urlencode({"text": text, "explain": "true", "granularity": "sentence"})
+    status, seed = server.get(f"/predict?{query}")
+    assert status == 200, seed
+    assert seed["label"] == server.tei(text)[0]["label"] and "sentiment" in seed
+    assert [s["text"] for s in seed["sentences"]] == ["这件衣服质量很好。", "就是物流太慢了！"]
+    status, v1 = server.post(f"/v1/models/{NAME}:explain", {"instances": [text]})
+    assert status == 200, v1
+    assert_same_words(v1["explanations"][0]["explanation"], seed["explanation"], text)
+    status, error = server.get("/predict?" + urllib.parse.urlencode({"text": text, "long_text": "split"}))
+    assert status == 400 and "truncate or chunk" in error["error"]

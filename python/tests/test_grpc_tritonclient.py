@@ -199,6 +199,40 @@ def test_infer_bytes_contents_equals_http(server: Server, client) -> None:
     assert_same_as_http(grpcclient.InferResult(response), http_infer(server, texts))
 
 
+def test_infer_analysis_parameters_equal_http(server: Server, client) -> None:
+    """tritonclient.grpc's parameters= (bool and string InferParameters) reach the service: the analysis outputs
+    equal the HTTP KServe v2 answer's for the same request."""
+    texts = ["房间干净整洁。早餐也很丰富！", "隔音太差 but 😀 ok"]
+    parameters = {"explain": True, "granularity": "sentence", "long_text": "chunk"}
+    result = client.infer(MODEL, [text_input(texts)], parameters=parameters, client_timeout=CALL_TIMEOUT_S)
+    status, answer = server.http("POST", f"/v2/models/{MODEL}/infer", {
+        "inputs": [{"name": "text", "datatype": "BYTES", "shape": [len(texts)], "data": texts}],
+        "parameters": parameters})
+    assert status == 200, answer
+    http = {o["name"]: o for o in answer["outputs"]}
+    assert [o.name for o in result.get_response().outputs] == ["label", "score", "scores", "explanation", "sentences",
+                                                              "chunks"]
+    chunks = result.as_numpy("chunks")
+    assert chunks.dtype == np.int64 and list(chunks) == http["chunks"]["data"] == [1, 1]
+    for i, text in enumerate(texts):
+        got, want = json.loads(result.as_numpy("explanation")[i]), json.loads(http["explanation"]["data"][i])
+        assert [(w["text"], w["start"], w["end"]) for w in got] == [(w["text"], w["start"], w["end"]) for w in want]
+        assert [w["weight"] for w in got] == pytest.approx([w["weight"] for w in want], abs=1e-4)
+        assert all(text[w["start"]:w["end"]] == w["text"] for w in got)
+        assert [s["text"] for s in json.loads(result.as_numpy("sentences")[i])] == \
+            [s["text"] for s in json.loads(http["sentences"]["data"][i])]
+    # The requested outputs only; an analysis output without its parameter is refused.
+    result = client.infer(MODEL, [text_input(texts)], parameters={"explain": True},
+                          outputs=[grpcclient.InferRequestedOutput("explanation")], client_timeout=CALL_TIMEOUT_S)
+    assert result.as_numpy("label") is None and result.as_numpy("explanation").shape == (2,)
+    e = grpc_error(lambda: client.infer(MODEL, [text_input(texts)], outputs=[grpcclient.InferRequestedOutput("chunks")],
+                                        client_timeout=CALL_TIMEOUT_S))
+    assert e.status() == "StatusCode.INVALID_ARGUMENT" and "long_text" in e.message()
+    e = grpc_error(lambda: client.infer(MODEL, [text_input(texts)], parameters={"granularity": "paragraph"},
+                                        client_timeout=CALL_TIMEOUT_S))
+    assert e.status() == "StatusCode.INVALID_ARGUMENT" and "text or sentence" in e.message()
+
+
 @pytest.mark.parametrize("texts, fragment", [
     ([""], "empty"),
     (["好"] * (MAX_CLIENT_BATCH + 1), "--max-client-batch-size"),

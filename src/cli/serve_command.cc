@@ -59,6 +59,11 @@ Action add_serve_command(CLI::App& app) {
   cmd->add_option("--max-client-batch-size", s.max_client_batch_size, "Most texts in one request (422 over it)")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))
       ->capture_default_str();
+  cmd->add_option("--max-analysis-tokens", s.max_analysis_tokens,
+                  "Most model work (tokens over all sequences) one explain / granularity=sentence / long_text=chunk "
+                  "request may need (422 over it); analyses in flight are capped at 8 times this (429)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 30))
+      ->capture_default_str();
   cmd->add_option("--log-format", s.log_format, "text or json (one object per line)")
       ->check(CLI::IsMember({"text", "json"}))
       ->capture_default_str();

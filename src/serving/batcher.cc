@@ -43,7 +43,7 @@ void Batcher::start(const std::function<void()>& warm_up) {
   done.wait();
 }
 
-void Batcher::submit(Encoding encoding, ItemCallback callback) {
+void Batcher::submit(Encoding encoding, ItemCallback callback, Priority priority) {
   Item item;
   item.tokens = std::max<std::size_t>(encoding.input_ids.size(), 1);
   item.encoding = std::move(encoding);
@@ -53,7 +53,7 @@ void Batcher::submit(Encoding encoding, ItemCallback callback) {
     if (!stopping_) {
       item.callback = std::move(callback);
       queued_tokens_ += item.tokens;
-      queue_.push_back(std::move(item));
+      (priority == Priority::high ? queue_ : low_queue_).push_back(std::move(item));
       cv_.notify_one();
       return;
     }
@@ -75,6 +75,8 @@ void Batcher::stop() {
   {
     std::lock_guard lock(mutex_);
     left.swap(queue_);
+    for (auto& item : low_queue_) left.push_back(std::move(item));
+    low_queue_.clear();
     queued_tokens_ = 0;
   }
   for (auto& item : left) {
@@ -90,6 +92,8 @@ std::size_t Batcher::cancel_queued() {
     std::lock_guard lock(mutex_);
     stopping_ = true;
     dropped.swap(queue_);
+    for (auto& item : low_queue_) dropped.push_back(std::move(item));
+    low_queue_.clear();
     queued_tokens_ = 0;
   }
   cv_.notify_all();
@@ -106,17 +110,22 @@ std::size_t Batcher::cancel_queued() {
 
 std::size_t Batcher::queue_depth() const {
   std::lock_guard lock(mutex_);
-  return queue_.size();
+  return queue_.size() + low_queue_.size();
 }
 
-// The oldest item always goes first (no starvation); the rest of the batch is filled with the waiting
-// items closest to it in length, as long as the token and item budgets allow. One item longer than the
-// token budget still runs, alone.
+// High priority: the oldest item always goes first (no starvation among them); the rest of the batch is
+// filled with the waiting items closest to it in length, as long as the token and item budgets allow.
+// One item longer than the token budget still runs, alone. What the budgets leave is filled with
+// low-priority items (see fill_with_low_locked).
 std::vector<Batcher::Item> Batcher::take_batch_locked() {
   std::vector<Item> batch;
-  if (queue_.empty()) return batch;
+  std::size_t tokens = 0;
+  if (queue_.empty()) {
+    fill_with_low_locked(batch, tokens);
+    return batch;
+  }
   const std::size_t anchor = queue_.front().tokens;
-  std::size_t tokens = anchor;
+  tokens = anchor;
   std::vector<std::size_t> order(queue_.size() - 1);
   std::iota(order.begin(), order.end(), std::size_t{1});
   auto distance = [&](std::size_t i) {
@@ -145,7 +154,28 @@ std::vector<Batcher::Item> Batcher::take_batch_locked() {
     }
   }
   queue_.swap(rest);
+  fill_with_low_locked(batch, tokens);
   return batch;
+}
+
+// Low priority: oldest first (one analysis's sequences are queued together, so analyses finish in the
+// order they came), up to the first item that does not fit, so that forming a batch costs no more than
+// its size however many are queued. An empty batch takes its first item whatever its length.
+void Batcher::fill_with_low_locked(std::vector<Item>& batch, std::size_t& tokens) {
+  while (!low_queue_.empty() && batch.size() < options_.max_batch_requests) {
+    Item& next = low_queue_.front();
+    if (!batch.empty() && tokens + next.tokens > options_.max_batch_tokens) break;
+    tokens += next.tokens;
+    queued_tokens_ -= next.tokens;
+    batch.push_back(std::move(next));
+    low_queue_.pop_front();
+  }
+}
+
+std::chrono::steady_clock::time_point Batcher::oldest_enqueued_locked() const {
+  if (queue_.empty()) return low_queue_.front().enqueued;
+  if (low_queue_.empty()) return queue_.front().enqueued;
+  return std::min(queue_.front().enqueued, low_queue_.front().enqueued);
 }
 
 void Batcher::loop() {
@@ -153,13 +183,13 @@ void Batcher::loop() {
     std::vector<Item> batch;
     {
       std::unique_lock lock(mutex_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
-      if (queue_.empty()) return;  // stopping and drained
+      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !low_queue_.empty(); });
+      if (queue_.empty() && low_queue_.empty()) return;  // stopping and drained
       if (options_.max_batch_delay.count() > 0 && !stopping_) {
-        const auto deadline = queue_.front().enqueued + options_.max_batch_delay;
+        const auto deadline = oldest_enqueued_locked() + options_.max_batch_delay;
         cv_.wait_until(lock, deadline, [&] {
           return stopping_ || queued_tokens_ >= options_.max_batch_tokens ||
-                 queue_.size() >= options_.max_batch_requests;
+                 queue_.size() + low_queue_.size() >= options_.max_batch_requests;
         });
       }
       batch = take_batch_locked();

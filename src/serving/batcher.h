@@ -1,6 +1,10 @@
 // Dynamic batching: requests are tokenized on the network threads and queued here; one engine thread
-// owns the model and, whenever it is idle, forms a batch from the waiting items (the oldest first, then
-// those closest to it in length, within a token and an item budget) and runs it.
+// owns the model and, whenever it is idle, forms a batch from the waiting items and runs it.
+// Two queues: plain predictions (high priority) and the many sequences of analyses (explanations,
+// sentences, chunks: low priority). A batch takes the high-priority items first (the oldest, then those
+// closest to it in length) and only fills what is left of its token and item budgets with low-priority
+// ones, oldest first; with no high-priority item waiting it is made of low-priority ones. So a plain
+// request never waits behind more than the batch already running, however much analysis is queued.
 #pragma once
 
 #include <chrono>
@@ -43,6 +47,8 @@ struct BatchStats {
 };
 
 using ItemCallback = std::function<void(ItemResult&&)>;
+
+enum class Priority { high, low };
 // Runs the model on one batch; returns one prediction per encoding, in order. May throw.
 using RunBatch = std::function<std::vector<Prediction>(const std::vector<Encoding>&)>;
 using BatchObserver = std::function<void(const BatchStats&)>;
@@ -59,14 +65,14 @@ class Batcher {
   // caches), so the first request costs what every later one does.
   void start(const std::function<void()>& warm_up = {});
   // Thread-safe. The callback is called exactly once, on the engine thread (or inline when stopped).
-  void submit(Encoding encoding, ItemCallback callback);
+  void submit(Encoding encoding, ItemCallback callback, Priority priority = Priority::high);
   // Runs what is queued, then joins the engine thread. Later submissions fail at once.
   void stop();
   // Fails every queued item at once (error "the server is shutting down"), and every later submission;
   // the batch already running finishes. For a drain past its deadline. Returns how many were dropped.
   std::size_t cancel_queued();
 
-  std::size_t queue_depth() const;
+  std::size_t queue_depth() const;  // items waiting, both priorities
   const BatchOptions& options() const { return options_; }
 
  private:
@@ -79,6 +85,9 @@ class Batcher {
 
   void loop();
   std::vector<Item> take_batch_locked();
+  // Moves low-priority items, oldest first, into the batch while the budgets allow.
+  void fill_with_low_locked(std::vector<Item>& batch, std::size_t& tokens);
+  std::chrono::steady_clock::time_point oldest_enqueued_locked() const;
   void run_batch(std::vector<Item>& batch);
 
   BatchOptions options_;
@@ -86,8 +95,9 @@ class Batcher {
   BatchObserver observer_;
   mutable std::mutex mutex_;
   std::condition_variable cv_;
-  std::deque<Item> queue_;
-  std::size_t queued_tokens_ = 0;
+  std::deque<Item> queue_;      // high priority
+  std::deque<Item> low_queue_;  // low priority
+  std::size_t queued_tokens_ = 0;  // both queues
   bool stopping_ = false;
   bool started_ = false;
   std::thread thread_;

@@ -9,6 +9,7 @@
 
 #include "senti/error.h"
 #include "senti/text_rules.h"
+#include "serving/analysis_answers.h"
 #include "serving/http_util.h"
 #include "serving/kserve_binary.h"
 #include "serving/service.h"
@@ -54,11 +55,13 @@ json ranked_scores(const Prediction& p, const BertConfig& config, ScoreFunction 
 // A request with "parameters" (huggingface_hub always sends it, {} at least) gets the Inference API's
 // answer shape: a list of rankings even for one text, which InferenceClient.text_classification unwraps
 // with [0]; without it a single text gets TEI's flat ranking.
+// explain, granularity and long_text (analysis_answers.h) are read the same way.
 struct TeiOptions {
   bool truncate = true;
   bool nested = false;
   ScoreFunction fn = ScoreFunction::kSoftmax;
   std::size_t top_k = static_cast<std::size_t>(-1);
+  AnalysisRequest analysis;
 };
 
 TeiOptions tei_options(const json& request) {
@@ -69,7 +72,8 @@ TeiOptions tei_options(const json& request) {
     parameters = &*it;
     o.nested = true;
   }
-  auto option = [&](const char* key) -> const json* {
+  auto option = [&](std::string_view name) -> const json* {
+    const std::string key(name);
     if (parameters != nullptr)
       if (const auto it = parameters->find(key); it != parameters->end() && !it->is_null()) return &*it;
     if (const auto it = request.find(key); it != request.end() && !it->is_null()) return &*it;
@@ -98,7 +102,65 @@ TeiOptions tei_options(const json& request) {
     if (raw_scores && o.fn != ScoreFunction::kNone)
       reject(400, "\"raw_scores\": true asks for the logits; it cannot go with \"function_to_apply\": \"" + name + "\"");
   }
+  o.analysis = read_analysis_request(option);
   return o;
+}
+
+// The outputs a KServe v2 infer request can have: label, score, scores, and the analysis outputs its
+// parameters ask for. Naming an analysis output without its parameter is a 400 that says which one.
+std::vector<std::string> infer_outputs(const json& request, const AnalysisRequest& analysis) {
+  struct AnalysisOutput {
+    const char* name;
+    bool enabled;
+    const char* needs;
+  };
+  const AnalysisOutput analysis_outputs[] = {{"explanation", analysis.explanation(), "{\"explain\": true}"},
+                                             {"sentences", analysis.sentences(), "{\"granularity\": \"sentence\"}"},
+                                             {"chunks", analysis.chunks(), "{\"long_text\": \"chunk\"} (or \"truncate\")"}};
+  std::vector<std::string> available = {"label", "score", "scores"};
+  const auto requested = request.find("outputs");
+  for (const AnalysisOutput& o : analysis_outputs) {
+    if (o.enabled) {
+      available.emplace_back(o.name);
+      continue;
+    }
+    if (requested == request.end() || !requested->is_array()) continue;
+    for (const json& r : *requested)
+      if (r.is_object() && r.contains("name") && r["name"] == o.name)
+        reject(400, std::string("output \"") + o.name + "\" needs the request's \"parameters\": " + o.needs);
+  }
+  return available;
+}
+
+// The output tensors of an infer answer, one element (or row) per input. analyses: the inputs' analyses
+// (nullptr for a plain request, which asks for no analysis output).
+std::vector<kserve::OutputTensor> infer_tensors(const std::vector<kserve::RequestedOutput>& outputs,
+                                                const std::vector<const Prediction*>& predictions, std::size_t labels,
+                                                const std::vector<Analysis>* analyses, const AnalysisRequest& analysis) {
+  const std::size_t n = predictions.size();
+  std::vector<kserve::OutputTensor> tensors;
+  for (const kserve::RequestedOutput& o : outputs) {
+    kserve::OutputTensor t{o.name, {n}, kserve::Datatype::kBytes, o.binary, {}, {}, {}};
+    if (o.name == "label") {
+      for (const Prediction* p : predictions) t.bytes.push_back(p->label);
+    } else if (o.name == "score") {
+      t.datatype = kserve::Datatype::kFp32;
+      for (const Prediction* p : predictions) t.fp32.push_back(p->score);
+    } else if (o.name == "scores") {
+      t.datatype = kserve::Datatype::kFp32;
+      t.shape = {n, labels};
+      for (const Prediction* p : predictions) t.fp32.insert(t.fp32.end(), p->scores.begin(), p->scores.end());
+    } else if (analyses != nullptr && o.name == "explanation") {
+      for (const Analysis& a : *analyses) t.bytes.push_back(dump_json(explanation_json(a)));
+    } else if (analyses != nullptr && o.name == "sentences") {
+      for (const Analysis& a : *analyses) t.bytes.push_back(dump_json(sentences_json(a, analysis.chunks())));
+    } else if (analyses != nullptr && o.name == "chunks") {
+      t.datatype = kserve::Datatype::kInt64;
+      for (const Analysis& a : *analyses) t.int64.push_back(static_cast<std::int64_t>(a.chunks));
+    }
+    tensors.push_back(std::move(t));
+  }
+  return tensors;
 }
 
 }  // namespace
@@ -107,24 +169,34 @@ void Service::predict_get(const std::shared_ptr<Call>& call, std::string_view qu
   auto params = parse_query(query);
   if (!params) reject(400, "the query string has a malformed %-escape");
   const std::string* text = nullptr;
-  for (const auto& [key, value] : *params)
+  json analysis_params = json::object();
+  for (const auto& [key, value] : *params) {
     if (key == "text") text = &value;
+    if (key == "explain" || key == "granularity" || key == "long_text") analysis_params[key] = value;
+  }
   if (text == nullptr) reject(400, "missing query parameter: use GET /predict?text=...");
+  const AnalysisRequest analysis = read_analysis_request(&analysis_params);
   std::vector<TextInput> inputs{{*text, std::nullopt}};
   std::string text_copy = *text;
-  predict(call, std::move(inputs), true,
-          [text_copy](const std::vector<Prediction>& predictions, const Timing& timing) {
-            const Prediction& p = predictions.front();
-            // The seed's key order.
-            const nlohmann::ordered_json body = {{"text", text_copy},
-                                                 {"sentiment", p.display_label.empty() ? p.label : p.display_label},
-                                                 {"label", p.label},
-                                                 {"score", p.score},
-                                                 {"latency_ms", timing.total_ms}};
-            HttpResponse r;
-            r.body = body.dump(-1, ' ', false, json::error_handler_t::replace);
-            return r;
-          });
+  // The seed's key order, then the analysis fields.
+  auto seed_object = [text_copy](const Prediction& p, const Timing& timing) {
+    return nlohmann::ordered_json{{"text", text_copy},
+                                  {"sentiment", p.display_label.empty() ? p.label : p.display_label},
+                                  {"label", p.label},
+                                  {"score", p.score},
+                                  {"latency_ms", timing.total_ms}};
+  };
+  if (analysis.any()) {
+    return analyze(call, std::move(inputs), true, analysis,
+                   [seed_object, analysis](const std::vector<Analysis>& analyses, const Timing& timing) {
+                     nlohmann::ordered_json body = seed_object(analyses.front().prediction, timing);
+                     add_analysis_fields(body, analyses.front(), analysis);
+                     return ordered_json_response(200, body);
+                   });
+  }
+  predict(call, std::move(inputs), true, [seed_object](const std::vector<Prediction>& predictions, const Timing& timing) {
+    return ordered_json_response(200, seed_object(predictions.front(), timing));
+  });
 }
 
 // Deeper nesting than any request of these APIs needs; deeper bodies are refused before parsing.
@@ -177,6 +249,19 @@ void Service::predict_tei(const std::shared_ptr<Call>& call, const HttpRequest& 
     reject(400, "\"inputs\" must be a string or a list of texts");
   }
   const BertConfig& config = config_;
+  if (options.analysis.any()) {
+    // Each input's answer is an object: its ranking and the analysis fields; a single text gets one object.
+    return analyze(call, std::move(inputs), options.truncate, options.analysis,
+                   [batch, options, &config](const std::vector<Analysis>& analyses, const Timing&) {
+                     nlohmann::ordered_json out = nlohmann::ordered_json::array();
+                     for (const Analysis& a : analyses) {
+                       nlohmann::ordered_json o = {{"predictions", ranked_scores(a.prediction, config, options.fn, options.top_k)}};
+                       add_analysis_fields(o, a, options.analysis);
+                       out.push_back(std::move(o));
+                     }
+                     return ordered_json_response(200, batch ? out : out.front());
+                   });
+  }
   predict(call, std::move(inputs), options.truncate,
           [batch, options, &config](const std::vector<Prediction>& predictions, const Timing&) {
             if (!batch && !options.nested) return json_response(200, ranked_scores(predictions.front(), config, options.fn, options.top_k));
@@ -266,26 +351,30 @@ void Service::kserve_infer(const std::shared_ptr<Call>& call, const HttpRequest&
                     std::to_string(inputs.size()));
   json id = request.contains("id") ? request["id"] : json();
   if (!id.is_null() && !id.is_string()) reject(400, "\"id\" must be a string");
-  const std::vector<kserve::RequestedOutput> outputs = kserve::requested_outputs(request, {"label", "score", "scores"});
+  const auto parameters = request.find("parameters");
+  const AnalysisRequest analysis =
+      read_analysis_request(parameters != request.end() && parameters->is_object() ? &*parameters : nullptr);
+  const std::vector<kserve::RequestedOutput> outputs = kserve::requested_outputs(request, infer_outputs(request, analysis));
   const std::string model_name = settings_.model_name;
   const std::size_t labels = config_.num_labels();
+  auto answer = [id, model_name](std::vector<kserve::OutputTensor> tensors) {
+    json header = {{"model_name", model_name}, {"model_version", "1"}};
+    if (!id.is_null()) header["id"] = id;
+    return kserve::infer_response(std::move(header), tensors);
+  };
+  if (analysis.any()) {
+    return analyze(call, std::move(inputs), true, analysis,
+                   [answer, outputs, labels, analysis](const std::vector<Analysis>& analyses, const Timing&) {
+                     std::vector<const Prediction*> predictions;
+                     for (const Analysis& a : analyses) predictions.push_back(&a.prediction);
+                     return answer(infer_tensors(outputs, predictions, labels, &analyses, analysis));
+                   });
+  }
   predict(call, std::move(inputs), true,
-          [id, model_name, outputs, labels](const std::vector<Prediction>& predictions, const Timing&) {
-            const std::size_t n = predictions.size();
-            std::vector<kserve::OutputTensor> tensors;
-            for (const kserve::RequestedOutput& o : outputs) {
-              kserve::OutputTensor t{o.name, {n}, {}, {}, o.name != "label", o.binary};
-              for (const auto& p : predictions) {
-                if (o.name == "label") t.bytes.push_back(p.label);
-                if (o.name == "score") t.fp32.push_back(p.score);
-                if (o.name == "scores") t.fp32.insert(t.fp32.end(), p.scores.begin(), p.scores.end());
-              }
-              if (o.name == "scores") t.shape = {n, labels};
-              tensors.push_back(std::move(t));
-            }
-            json header = {{"model_name", model_name}, {"model_version", "1"}};
-            if (!id.is_null()) header["id"] = id;
-            return kserve::infer_response(std::move(header), tensors);
+          [answer, outputs, labels, analysis](const std::vector<Prediction>& predictions, const Timing&) {
+            std::vector<const Prediction*> each;
+            for (const Prediction& p : predictions) each.push_back(&p);
+            return answer(infer_tensors(outputs, each, labels, nullptr, analysis));
           });
 }
 

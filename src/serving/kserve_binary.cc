@@ -126,6 +126,25 @@ std::string encode_fp32(const std::vector<float>& values) {
   return out;
 }
 
+std::string encode_int64(const std::vector<std::int64_t>& values) {
+  std::string out;
+  out.reserve(values.size() * 8);
+  for (const std::int64_t v : values) {
+    const auto u = static_cast<std::uint64_t>(v);
+    for (int i = 0; i < 8; ++i) out.push_back(static_cast<char>((u >> (8 * i)) & 0xffu));
+  }
+  return out;
+}
+
+const char* datatype_name(Datatype d) {
+  switch (d) {
+    case Datatype::kFp32: return "FP32";
+    case Datatype::kInt64: return "INT64";
+    case Datatype::kBytes: break;
+  }
+  return "BYTES";
+}
+
 std::vector<RequestedOutput> requested_outputs(const json& request, const std::vector<std::string>& available) {
   const bool binary_default =
       bool_parameter(parameters_of(request, "the request"), "binary_data_output", "the request").value_or(false);
@@ -160,13 +179,17 @@ HttpResponse infer_response(json header, const std::vector<OutputTensor>& output
   json list = json::array();
   std::string binary;
   for (const OutputTensor& t : outputs) {
-    json o = {{"name", t.name}, {"datatype", t.is_fp32 ? "FP32" : "BYTES"}, {"shape", t.shape}};
+    json o = {{"name", t.name}, {"datatype", datatype_name(t.datatype)}, {"shape", t.shape}};
     if (t.binary) {
-      const std::string data = t.is_fp32 ? encode_fp32(t.fp32) : encode_bytes(t.bytes);
+      const std::string data = t.datatype == Datatype::kFp32    ? encode_fp32(t.fp32)
+                               : t.datatype == Datatype::kInt64 ? encode_int64(t.int64)
+                                                                : encode_bytes(t.bytes);
       o["parameters"] = {{"binary_data_size", data.size()}};
       binary += data;
-    } else if (t.is_fp32) {
+    } else if (t.datatype == Datatype::kFp32) {
       o["data"] = t.fp32;
+    } else if (t.datatype == Datatype::kInt64) {
+      o["data"] = t.int64;
     } else {
       o["data"] = t.bytes;
     }

@@ -55,18 +55,23 @@ std::optional<std::uint64_t> binary_data_size(const nlohmann::json& tensor);
 // 400 when a length prefix is cut short or a length runs past the end of the data.
 std::vector<std::string> decode_bytes(std::string_view data, std::size_t max_elements, std::string_view name);
 
-// The binary forms of the two datatypes senti answers with.
+// The binary forms of the datatypes senti answers with.
 std::string encode_bytes(const std::vector<std::string>& elements);
 std::string encode_fp32(const std::vector<float>& values);
+std::string encode_int64(const std::vector<std::int64_t>& values);
 
-// An output tensor of an infer answer, with its data in one of the two datatypes.
+enum class Datatype { kBytes, kFp32, kInt64 };
+const char* datatype_name(Datatype d);  // "BYTES", "FP32", "INT64"
+
+// An output tensor of an infer answer, with its data in the vector of its datatype.
 struct OutputTensor {
   std::string name;
   std::vector<std::size_t> shape;
-  std::vector<std::string> bytes;  // datatype BYTES when fp32 is empty
-  std::vector<float> fp32;         // datatype FP32
-  bool is_fp32 = false;
+  Datatype datatype = Datatype::kBytes;
   bool binary = false;  // sent as binary data after the JSON header
+  std::vector<std::string> bytes;   // BYTES
+  std::vector<float> fp32;          // FP32
+  std::vector<std::int64_t> int64;  // INT64
 };
 
 // The outputs a request asks for, in its order (every available one, in the given order, when

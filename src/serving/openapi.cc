@@ -21,12 +21,15 @@ json errors(std::initializer_list<int> codes) {
   json out = json::object();
   for (const int code : codes) {
     switch (code) {
-      case 400: out["400"] = error_response("Malformed request: bad JSON, wrong types, invalid UTF-8"); break;
+      case 400: out["400"] = error_response("Malformed request: bad JSON, wrong types, invalid UTF-8; explain, granularity or "
+                                            "long_text not one of their values (the message names them)"); break;
       case 404: out["404"] = error_response("Unknown model"); break;
       case 413: out["413"] = error_response("Body over --payload-limit"); break;
       case 415: out["415"] = error_response("Content-Type not JSON (with Inference-Header-Content-Length: or application/octet-stream)"); break;
-      case 422: out["422"] = error_response("Empty text, batch over --max-client-batch-size, text too long with truncate=false"); break;
-      case 429: out["429"] = error_response("Over --max-concurrent-requests"); break;
+      case 422: out["422"] = error_response("Empty text, batch over --max-client-batch-size, text too long with truncate=false, "
+                                            "analysis over --max-analysis-tokens of model work, analysis of a text pair"); break;
+      case 429: out["429"] = error_response("Over --max-concurrent-requests, or too much analysis work in flight "
+                                            "(8 x --max-analysis-tokens)"); break;
       case 500: out["500"] = error_response("Inference failed"); break;
       case 503: out["503"] = error_response("Shutting down"); break;
       default: break;
@@ -59,8 +62,56 @@ json get_op(const std::string& summary, const std::string& id, json responses, j
   return op;
 }
 
+// The analysis parameters (analysis_answers.h), as properties of a request object.
+json analysis_properties() {
+  return {{"explain",
+           {{"type", "boolean"},
+            {"description", "Word weights: how much each word supports the predicted label (occlusion; the answer's "
+                            "\"explanation\")"}}},
+          {"granularity",
+           {{"type", "string"},
+            {"enum", {"text", "sentence"}},
+            {"default", "text"},
+            {"description", "sentence: also classify every sentence alone (the answer's \"sentences\")"}}},
+          {"long_text",
+           {{"type", "string"},
+            {"enum", {"truncate", "chunk"}},
+            {"default", "truncate"},
+            {"description", "chunk: classify a text over the model maximum in overlapping windows and average them; "
+                            "given either way, the answer has \"chunks\""}}}};
+}
+
+// The analysis answer fields, as properties of an answer object.
+json analysis_answer_properties() {
+  return {{"explanation", {{"type", "array"}, {"items", ref("WordWeight")}, {"description", "With explain=true"}}},
+          {"sentences", {{"type", "array"}, {"items", ref("SentenceResult")}, {"description", "With granularity=sentence"}}},
+          {"chunks", {{"type", "integer"}, {"minimum", 1}, {"description", "With long_text: windows the text was classified in"}}}};
+}
+
 json schemas() {
   json s;
+  s["WordWeight"] = {{"type", "object"},
+                     {"required", {"text", "start", "end", "weight"}},
+                     {"description", "A word of the text: [start, end) in code points (text[start:end] in Python)"},
+                     {"properties",
+                      {{"text", {{"type", "string"}}},
+                       {"start", {{"type", "integer"}}},
+                       {"end", {{"type", "integer"}}},
+                       {"weight",
+                        {{"type", "number"},
+                         {"description", "Drop of the predicted label's probability without the word: positive "
+                                         "supports the label, negative argues against it"}}}}}};
+  s["SentenceResult"] = {{"type", "object"},
+                         {"required", {"text", "start", "end", "label", "sentiment", "score"}},
+                         {"description", "A sentence classified alone: [start, end) in code points"},
+                         {"properties",
+                          {{"text", {{"type", "string"}}},
+                           {"start", {{"type", "integer"}}},
+                           {"end", {{"type", "integer"}}},
+                           {"label", {{"type", "string"}}},
+                           {"sentiment", {{"type", "string"}, {"description", "Display label"}}},
+                           {"score", {{"type", "number"}}},
+                           {"chunks", {{"type", "integer"}, {"description", "With long_text"}}}}}};
   s["Error"] = {{"type", "object"},
                 {"required", {"error", "error_type"}},
                 {"properties",
@@ -76,6 +127,7 @@ json schemas() {
                            {"label", {{"type", "string"}}},
                            {"score", {{"type", "number"}}},
                            {"latency_ms", {{"type", "number"}}}}}};
+  s["SeedPrediction"]["properties"].update(analysis_answer_properties());
   s["Rank"] = {{"type", "object"},
                {"required", {"label", "score"}},
                {"properties", {{"label", {{"type", "string"}}}, {"score", {{"type", "number"}}}}}};
@@ -103,12 +155,22 @@ json schemas() {
           {"description",
            "The Hugging Face Inference API form, as huggingface_hub's InferenceClient sends it: top_k, "
            "function_to_apply and truncate (they win over the same keys at the top level). With \"parameters\" "
-           "the answer is always a list of rankings, one per input, also for a single text"},
+           "the answer is always a list of rankings, one per input, also for a single text. With explain, "
+           "granularity or long_text (here or at the top level) each input's answer is an AnalysisAnswer instead: "
+           "one object for a single text, a list of them for a list"},
           {"properties",
            {{"top_k", {{"type", "integer"}, {"minimum", 1}}},
             {"function_to_apply", {{"type", "string"}, {"enum", {"softmax", "sigmoid", "none"}}}},
             {"truncate", {{"type", "boolean"}}}}}}}}}};
-  s["PredictResponse"] = {{"oneOf", {ref("Ranks"), {{"type", "array"}, {"items", ref("Ranks")}}}}};
+  s["PredictRequest"]["properties"].update(analysis_properties());
+  s["PredictRequest"]["properties"]["parameters"]["properties"].update(analysis_properties());
+  s["AnalysisAnswer"] = {{"type", "object"},
+                         {"required", {"predictions"}},
+                         {"properties", {{"predictions", ref("Ranks")}}}};
+  s["AnalysisAnswer"]["properties"].update(analysis_answer_properties());
+  s["PredictResponse"] = {{"oneOf",
+                           {ref("Ranks"), {{"type", "array"}, {"items", ref("Ranks")}}, ref("AnalysisAnswer"),
+                            {{"type", "array"}, {"items", ref("AnalysisAnswer")}}}}};
   const json tensor_properties = {
       {"name", {{"type", "string"}}},
       {"datatype", {{"type", "string"}}},
@@ -129,7 +191,11 @@ json schemas() {
       {"type", "object"},
       {"required", {"name"}},
       {"properties",
-       {{"name", {{"type", "string"}, {"enum", {"label", "score", "scores"}}}},
+       {{"name",
+         {{"type", "string"},
+          {"enum", {"label", "score", "scores", "explanation", "sentences", "chunks"}},
+          {"description", "explanation (BYTES: each element the JSON array of WordWeight of that input), sentences "
+                          "(BYTES: JSON arrays of SentenceResult) and chunks (INT64) need their request parameter"}}},
         {"parameters",
          {{"type", "object"},
           {"properties", {{"binary_data", {{"type", "boolean"}, {"description", "Answer this output as binary data"}}}}}}}}}};
@@ -148,11 +214,14 @@ json schemas() {
           {"properties",
            {{"binary_data_output",
              {{"type", "boolean"}, {"description", "Answer every output without its own binary_data as binary data"}}}}}}}}}};
+  s["InferRequest"]["properties"]["parameters"]["properties"].update(analysis_properties());
   const json text_object = {{"type", "object"}, {"required", {"text"}}, {"properties", {{"text", {{"type", "string"}}}}}};
   const json instance = {{"oneOf", {{{"type", "string"}}, text_object}}};
   s["V1PredictRequest"] = {{"type", "object"},
                            {"required", {"instances"}},
-                           {"properties", {{"instances", {{"type", "array"}, {"minItems", 1}, {"items", instance}}}}}};
+                           {"properties",
+                            {{"instances", {{"type", "array"}, {"minItems", 1}, {"items", instance}}},
+                             {"parameters", {{"type", "object"}, {"properties", analysis_properties()}}}}}};
   s["V1Prediction"] = {
       {"type", "object"},
       {"required", {"label", "score", "scores"}},
@@ -163,9 +232,13 @@ json schemas() {
          {{"type", "object"},
           {"additionalProperties", {{"type", "number"}}},
           {"description", "Probability of every label, by label"}}}}}};
+  s["V1Prediction"]["properties"].update(analysis_answer_properties());
   s["V1PredictResponse"] = {{"type", "object"},
                             {"required", {"predictions"}},
                             {"properties", {{"predictions", {{"type", "array"}, {"items", ref("V1Prediction")}}}}}};
+  s["V1ExplainResponse"] = {{"type", "object"},
+                            {"required", {"explanations"}},
+                            {"properties", {{"explanations", {{"type", "array"}, {"items", ref("V1Prediction")}}}}}};
   s["InferResponse"] = {{"type", "object"},
                         {"required", {"model_name", "outputs"}},
                         {"properties",
@@ -195,16 +268,32 @@ json openapi_document(const std::string& version, const std::string& model_name)
   predict_responses["200"] = ok("The prediction", ref("SeedPrediction"), true);
   json tei_responses = errors({400, 413, 422, 429, 500, 503});
   tei_responses["200"] = ok("Scores of every label, highest first (a list of those for a batch)", ref("PredictResponse"), true);
+  json predict_get_parameters = {{{"name", "text"}, {"in", "query"}, {"required", true}, {"schema", {{"type", "string"}}}}};
+  const json analysis = analysis_properties();
+  for (const auto& [name, schema] : analysis.items()) {
+    json query_schema = schema;
+    query_schema.erase("description");
+    if (name == "explain") query_schema = {{"type", "string"}, {"enum", {"true", "false", "1", "0"}}};
+    predict_get_parameters.push_back({{"name", name},
+                                      {"in", "query"},
+                                      {"required", false},
+                                      {"description", schema.at("description")},
+                                      {"schema", query_schema}});
+  }
   paths["/predict"] = {
-      {"get", get_op("Classify one text (seed-compatible)", "predict_get", predict_responses,
-                     {{{"name", "text"}, {"in", "query"}, {"required", true}, {"schema", {{"type", "string"}}}}})},
+      {"get", get_op("Classify one text (seed-compatible); explain, granularity and long_text add explanation, "
+                     "sentences and chunks",
+                     "predict_get", predict_responses, predict_get_parameters)},
       {"post",
        {{"summary", "Classify texts (Hugging Face TEI-compatible)"},
         {"operationId", "predict"},
         {"requestBody", {{"required", true}, {"content", json_content(ref("PredictRequest"))}}},
         {"responses", tei_responses}}}};
   json infer_responses = errors({400, 404, 413, 415, 422, 429, 500, 503});
-  infer_responses["200"] = ok("Outputs label (BYTES), score (FP32) and scores (FP32, [n, labels])", ref("InferResponse"), true);
+  infer_responses["200"] = ok("Outputs label (BYTES), score (FP32) and scores (FP32, [n, labels]); with the request "
+                              "parameters explain, granularity=sentence or long_text also explanation (BYTES, JSON), "
+                              "sentences (BYTES, JSON) and chunks (INT64)",
+                              ref("InferResponse"), true);
   const std::string binary_note =
       "Binary tensor extension: the JSON header (Inference-Header-Content-Length bytes) followed by the binary data "
       "of the outputs with \"parameters\": {\"binary_data_size\": n}, in output order";
@@ -240,6 +329,15 @@ json openapi_document(const std::string& version, const std::string& model_name)
         {"parameters", model_param},
         {"requestBody", {{"required", true}, {"content", json_content(ref("V1PredictRequest"))}}},
         {"responses", v1_responses}}}};
+  json v1_explain_responses = errors({400, 404, 413, 415, 422, 429, 500, 503});
+  v1_explain_responses["200"] = ok("One object per instance, in order, with its explanation", ref("V1ExplainResponse"), true);
+  paths["/v1/models/{model}:explain"] = {
+      {"post",
+       {{"summary", "KServe v1 explain: :predict with explain=true (\"parameters\" may add granularity and long_text)"},
+        {"operationId", "kserve_v1_explain"},
+        {"parameters", model_param},
+        {"requestBody", {{"required", true}, {"content", json_content(ref("V1PredictRequest"))}}},
+        {"responses", v1_explain_responses}}}};
   json v1_ready = errors({404, 503});
   v1_ready["200"] = ok("{\"name\", \"ready\": true}", {{"type", "object"}});
   paths["/v1/models/{model}"] = {{"get", get_op("KServe v1 model readiness", "kserve_v1_model_ready", v1_ready, model_param)}};

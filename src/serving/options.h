@@ -23,6 +23,7 @@ struct ServeOptions {
   std::size_t max_concurrent_requests = 512;
   std::size_t max_client_batch_size = 32;
   std::size_t payload_limit = 2000000;
+  std::size_t max_analysis_tokens = 131072;  // model work of one explain/sentence/chunk request (422 over it)
   std::size_t max_length = 0;  // 0: the model's
   int threads = 0;             // engine compute threads, 0: all cores
   std::string precision = "auto";

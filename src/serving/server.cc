@@ -108,6 +108,7 @@ ServiceSettings service_settings_of(const ServeOptions& options, const Classifie
   settings.max_concurrent_requests = options.max_concurrent_requests;
   settings.max_client_batch_size = options.max_client_batch_size;
   settings.payload_limit = options.payload_limit;
+  settings.max_analysis_tokens = options.max_analysis_tokens;
   settings.ui = options.ui;
   settings.batch = batch_options_of(options, classifier);
   return settings;

@@ -30,7 +30,11 @@ std::string endpoint_of(std::string_view path) {
                                                       "/v2", "/v2/health/live", "/v2/health/ready"};
   for (const auto f : fixed)
     if (path == f) return std::string(f);
-  if (path.starts_with("/v1/models")) return path.ends_with(":predict") ? "/v1/models/predict" : "/v1/models";
+  if (path.starts_with("/v1/models")) {
+    if (path.ends_with(":predict")) return "/v1/models/predict";
+    if (path.ends_with(":explain")) return "/v1/models/explain";
+    return "/v1/models";
+  }
   if (path.starts_with("/v2/models/")) {
     if (path.ends_with("/infer")) return "/v2/models/infer";
     if (path.ends_with("/ready")) return "/v2/models/ready";
@@ -39,14 +43,10 @@ std::string endpoint_of(std::string_view path) {
   return "other";
 }
 
-// " (input i)" for batches, "" for a single text: where an error message points.
-std::string where_of(std::size_t inputs, std::size_t i) {
-  return inputs > 1 ? " (input " + std::to_string(i) + ")" : "";
-}
-
 }  // namespace
 
 std::string dump_json(const json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string dump_json(const nlohmann::ordered_json& j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
 struct Service::Call {
   Clock::time_point start = Clock::now();
@@ -60,7 +60,8 @@ struct Service::Call {
 };
 
 Service::Service(const Classifier& classifier, Batcher& batcher, Metrics& metrics, ServiceSettings settings)
-    : tokenizer_(classifier.tokenizer()),
+    : classifier_(classifier),
+      tokenizer_(classifier.tokenizer()),
       config_(classifier.config()),
       max_length_(classifier.max_length()),
       backend_(classifier.backend_name()),
@@ -163,6 +164,8 @@ void Service::handle(HttpRequest request, Responder respond, Post post) {
   } catch (const RequestError& e) {
     fail(call, e.status, e.message, e.type);
   } catch (const EmptyTextError& e) {
+    fail(call, 422, e.what(), "validation");
+  } catch (const AnalysisTooLargeError& e) {
     fail(call, 422, e.what(), "validation");
   } catch (const InvalidInputError& e) {
     fail(call, 400, e.what(), "validation");
@@ -276,8 +279,7 @@ bool Service::admit(const std::shared_ptr<Call>& call) {
   return true;
 }
 
-void Service::predict(const std::shared_ptr<Call>& call, std::vector<TextInput> inputs, bool truncate, Render render) {
-  // Validate every text before taking a slot.
+std::size_t Service::check_texts(const std::vector<TextInput>& inputs) {
   std::size_t characters = 0;
   for (std::size_t i = 0; i < inputs.size(); ++i) {
     const std::string where = where_of(inputs.size(), i);
@@ -288,58 +290,63 @@ void Service::predict(const std::shared_ptr<Call>& call, std::vector<TextInput> 
       characters += s->size();
     }
   }
+  return characters;
+}
+
+Encoding Service::encode_input(const TextInput& input, bool truncate, std::size_t i, std::size_t n) const {
+  std::optional<std::string_view> pair;
+  if (input.pair) pair = *input.pair;
+  try {
+    if (truncate) return encode_nonempty(tokenizer_, input.text, pair, max_length_);
+    // Untruncated length first, to say how long it is.
+    Encoding full = encode_nonempty(tokenizer_, input.text, pair, std::numeric_limits<std::size_t>::max() / 2);
+    if (full.input_ids.size() > max_length_)
+      reject(422, "input" + (n > 1 ? " " + std::to_string(i) : std::string()) + " is " +
+                      std::to_string(full.input_ids.size()) + " tokens long, over the model maximum of " +
+                      std::to_string(max_length_) + "; send \"truncate\": true to truncate it");
+    return full;
+  } catch (const EmptyTextError&) {
+    reject(422, "the text is empty" + where_of(n, i) + " (no tokens after text cleaning)");
+  }
+}
+
+void Service::predict(const std::shared_ptr<Call>& call, std::vector<TextInput> inputs, bool truncate, Render render) {
+  // Validate every text before taking a slot.
+  const std::size_t characters = check_texts(inputs);
   if (!admit(call)) return;
 
   const auto tokenize_start = Clock::now();
   std::vector<Encoding> encodings;
   encodings.reserve(inputs.size());
-  std::size_t failed_at = 0;
   try {
-    for (std::size_t i = 0; i < inputs.size(); ++i) {
-      failed_at = i;
-      const auto& in = inputs[i];
-      std::optional<std::string_view> pair;
-      if (in.pair) pair = *in.pair;
-      if (truncate) {
-        encodings.push_back(encode_nonempty(tokenizer_, in.text, pair, max_length_));
-      } else {
-        // Untruncated length first, to say how long it is.
-        Encoding full = encode_nonempty(tokenizer_, in.text, pair, std::numeric_limits<std::size_t>::max() / 2);
-        if (full.input_ids.size() > max_length_)
-          reject(422, "input" + (inputs.size() > 1 ? " " + std::to_string(i) : std::string()) + " is " +
-                          std::to_string(full.input_ids.size()) + " tokens long, over the model maximum of " +
-                          std::to_string(max_length_) + "; send \"truncate\": true to truncate it");
-        encodings.push_back(std::move(full));
-      }
-    }
+    for (std::size_t i = 0; i < inputs.size(); ++i) encodings.push_back(encode_input(inputs[i], truncate, i, inputs.size()));
   } catch (const RequestError& e) {
     return fail(call, e.status, e.message, e.type);
-  } catch (const EmptyTextError&) {
-    return fail(call, 422, "the text is empty" + where_of(inputs.size(), failed_at) + " (no tokens after text cleaning)",
-                "validation");
   } catch (const InvalidInputError& e) {
     return fail(call, 400, e.what(), "validation");
   }
-  const double tokenization_ms = ms_since(tokenize_start);
-  metrics_.observe_tokenization(tokenization_ms / 1000.0);
+  Timing timing;
+  timing.tokenization_ms = ms_since(tokenize_start);
+  timing.characters = characters;
+  metrics_.observe_tokenization(timing.tokenization_ms / 1000.0);
   metrics_.observe_texts(encodings.size());
+  run(call, std::move(encodings), Priority::high, timing, std::move(render));
+}
 
+void Service::run(const std::shared_ptr<Call>& call, std::vector<Encoding> encodings, Priority priority, Timing timing,
+                  Render render) {
   struct Pending {
     std::mutex mutex;
     std::vector<ItemResult> results;
     std::size_t remaining = 0;
-    std::size_t tokens = 0;
   };
   auto pending = std::make_shared<Pending>();
   pending->results.resize(encodings.size());
   pending->remaining = encodings.size();
-  for (const auto& e : encodings) pending->tokens += e.input_ids.size();
+  timing.tokens = 0;
+  for (const auto& e : encodings) timing.tokens += e.input_ids.size();
 
-  auto complete = [this, call, pending, render = std::move(render), tokenization_ms, characters]() {
-    Timing timing;
-    timing.tokenization_ms = tokenization_ms;
-    timing.tokens = pending->tokens;
-    timing.characters = characters;
+  auto complete = [this, call, pending, render = std::move(render), timing]() mutable {
     std::vector<Prediction> predictions;
     predictions.reserve(pending->results.size());
     std::string error;
@@ -350,6 +357,7 @@ void Service::predict(const std::shared_ptr<Call>& call, std::vector<TextInput> 
       if (!r.ok && error.empty()) error = r.error.empty() ? "inference failed" : r.error;
       predictions.push_back(std::move(r.prediction));
     }
+    pending->results.clear();
     timing.total_ms = ms_since(call->start);
     if (!error.empty()) {
       if (draining_) return fail(call, 503, error, "unhealthy");
@@ -373,16 +381,19 @@ void Service::predict(const std::shared_ptr<Call>& call, std::vector<TextInput> 
   auto shared_complete = std::make_shared<decltype(complete)>(std::move(complete));
 
   for (std::size_t i = 0; i < encodings.size(); ++i) {
-    batcher_.submit(std::move(encodings[i]), [this, pending, i, call, shared_complete](ItemResult&& result) {
-      metrics_.observe_queue(result.queue_ms / 1000.0);
-      bool last = false;
-      {
-        std::lock_guard lock(pending->mutex);
-        pending->results[i] = std::move(result);
-        last = --pending->remaining == 0;
-      }
-      if (last) call->post([shared_complete] { (*shared_complete)(); });
-    });
+    batcher_.submit(
+        std::move(encodings[i]),
+        [this, pending, i, call, shared_complete](ItemResult&& result) {
+          metrics_.observe_queue(result.queue_ms / 1000.0);
+          bool last = false;
+          {
+            std::lock_guard lock(pending->mutex);
+            pending->results[i] = std::move(result);
+            last = --pending->remaining == 0;
+          }
+          if (last) call->post([shared_complete] { (*shared_complete)(); });
+        },
+        priority);
   }
 }
 
@@ -402,6 +413,7 @@ json Service::info() const {
           {"max_concurrent_requests", settings_.max_concurrent_requests},
           {"max_client_batch_size", settings_.max_client_batch_size},
           {"payload_limit", settings_.payload_limit},
+          {"max_analysis_tokens", settings_.max_analysis_tokens},
           {"max_batch_tokens", settings_.batch.max_batch_tokens},
           {"max_batch_requests", settings_.batch.max_batch_requests},
           {"max_batch_delay_us", settings_.batch.max_batch_delay.count()}};

@@ -6,6 +6,7 @@
 //                                     with the binary tensor extension (Inference-Header-Content-Length; kserve_binary.h)
 //   GET  /v2, /v2/health/live, /v2/health/ready, /v2/models/{name}, /v2/models/{name}/ready
 //   POST /v1/models/{name}:predict    KServe v1: {"instances": [text...]} -> {"predictions": [{"label","score","scores"}...]}
+//   POST /v1/models/{name}:explain    KServe v1 explain: :predict with explain=true -> {"explanations": [...]}
 //   GET  /v1/models, /v1/models/{name} KServe v1 model list and readiness
 //   GET  /health, /info, /metrics, /openapi.json
 //   GET  /                            the web playground (HTML; 404 with --no-ui)
@@ -13,15 +14,35 @@
 //                                     posts {"inputs", "parameters": {"top_k", "function_to_apply", "truncate"}}
 // The gRPC endpoint (serving/grpc, --grpc-port) hands each call here as the equivalent KServe v2 HTTP
 // request, with HttpRequest::endpoint naming the gRPC method for the metrics.
+//
+// "Why and where" (analysis_answers.h has the vocabulary, senti/analysis.h the rules): every prediction
+// API takes explain (true/false), granularity ("text"/"sentence") and long_text ("truncate"/"chunk") and
+// answers "explanation", "sentences" and "chunks" for each input:
+//   GET /predict                 query parameters; the fields are added to the seed object
+//   POST /predict, POST /        in "parameters" (or top-level, like TEI's own options); each input's answer
+//                                becomes {"predictions": <its usual ranking>, "explanation", "sentences",
+//                                "chunks"} (a single string input: one object, a list: a list of them)
+//   POST /v2/models/{name}/infer request "parameters"; output tensors "explanation" and "sentences" (BYTES [N],
+//                                each element the JSON array of that input) and "chunks" (INT64 [N]); also gRPC
+//                                (ModelInferRequest.parameters); they can be named in "outputs" only when asked for
+//   POST /v1/models/{name}:predict and :explain  request "parameters"; the fields are added to each prediction
+// A request that gives none of the three is served exactly as before. One that gives any is planned on the
+// network thread (AnalysisPlan) and its sequences queue in the batcher at low priority: a batch takes the
+// plain requests' texts first, so they never wait behind analyses. Limits: --max-analysis-tokens of model
+// work per request (422 over it), and at most kAnalysisInFlightFactor times that queued or running over all
+// requests (429 over it); each analysis request also counts in --max-concurrent-requests.
 // Errors are {"error": "...", "error_type": "..."} with:
 //   400 validation  the request cannot be read: malformed JSON, JSON nested deeper than 64 levels,
-//                   wrong JSON types, missing field, bad %-escape, invalid UTF-8, missing ?text=
+//                   wrong JSON types, missing field, bad %-escape, invalid UTF-8, missing ?text=,
+//                   explain/granularity/long_text not one of their values (the message names them),
+//                   an analysis output requested without its parameter
 //   413 validation  body over --payload-limit (after Content-Encoding gzip/deflate is decoded)
 //   415 validation  a Content-Type other than JSON on a JSON endpoint, an unknown Content-Encoding
 //   422 validation  understood but not acceptable: empty text (no tokens after text cleaning), empty batch, batch over
-//                   --max-client-batch-size, text too long with "truncate": false, shape mismatch
-//   404 not_found, 405 method_not_allowed, 429 overloaded (over --max-concurrent-requests),
-//   500 backend (the model failed), 503 unhealthy (shutting down)
+//                   --max-client-batch-size, text too long with "truncate": false, shape mismatch, analysis of a
+//                   text pair, analysis over --max-analysis-tokens of model work
+//   404 not_found, 405 method_not_allowed, 429 overloaded (over --max-concurrent-requests, or too much analysis
+//   work in flight), 500 backend (the model failed), 503 unhealthy (shutting down)
 #pragma once
 
 #include <atomic>
@@ -38,6 +59,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "senti/analysis.h"
 #include "senti/classifier.h"
 #include "serving/batcher.h"
 #include "serving/metrics.h"
@@ -74,13 +96,17 @@ struct ServiceSettings {
   std::size_t max_client_batch_size = 32;
   std::size_t payload_limit = 2000000;
   bool ui = true;  // GET /: the web playground (senti serve --no-ui: 404)
+  // The most model work (tokens over all sequences) one analysis request may ask for (--max-analysis-tokens).
+  std::size_t max_analysis_tokens = 131072;
   BatchOptions batch;
 };
 
+struct AnalysisRequest;
+
 class Service {
  public:
-  // The classifier's tokenizer is used (const) from the network threads; the model only runs inside
-  // the batcher, on the engine thread.
+  // The classifier's tokenizer is used (const) from the network threads (it also plans analyses there);
+  // the model only runs inside the batcher, on the engine thread. The classifier must outlive the service.
   Service(const Classifier& classifier, Batcher& batcher, Metrics& metrics, ServiceSettings settings);
 
   // Called on the connection's executor. respond is called exactly once, on that executor: directly,
@@ -95,6 +121,10 @@ class Service {
   // Health endpoints answer 503 once draining.
   void set_draining() { draining_ = true; }
   bool draining() const { return draining_; }
+
+  // Analysis work (tokens) queued or running over all requests is capped at this many times
+  // --max-analysis-tokens: past it, analysis requests get 429 until some finish.
+  static constexpr std::size_t kAnalysisInFlightFactor = 8;
 
   nlohmann::json info() const;
   nlohmann::json openapi() const;
@@ -111,9 +141,22 @@ class Service {
     std::size_t tokens = 0, characters = 0, batch_size = 0;
   };
   using Render = std::function<HttpResponse(const std::vector<Prediction>&, const Timing&)>;
+  using AnalysisRender = std::function<HttpResponse(const std::vector<Analysis>&, const Timing&)>;
 
   void route(const std::shared_ptr<Call>& call, const HttpRequest& request);
   void predict(const std::shared_ptr<Call>& call, std::vector<TextInput> inputs, bool truncate, Render render);
+  // Analysis requests (service_analysis.cc): plans every text, runs the plans' sequences through the
+  // batcher at low priority, renders the finished analyses (one per input, in order).
+  void analyze(const std::shared_ptr<Call>& call, std::vector<TextInput> inputs, bool truncate,
+               const AnalysisRequest& request, AnalysisRender render);
+  // Checks the texts (valid UTF-8: 400, empty: 422) before a slot is taken; returns their size in bytes.
+  static std::size_t check_texts(const std::vector<TextInput>& inputs);
+  // The encoding of input i of n; truncate false: 422 when it is over the model maximum.
+  Encoding encode_input(const TextInput& input, bool truncate, std::size_t i, std::size_t n) const;
+  // Queues the encodings, waits for all of them, renders the answer on the call's executor with the
+  // timing headers (timing carries what was measured before: tokenization, tokens, characters).
+  void run(const std::shared_ptr<Call>& call, std::vector<Encoding> encodings, Priority priority, Timing timing,
+           Render render);
   void predict_get(const std::shared_ptr<Call>& call, std::string_view query);
   void predict_tei(const std::shared_ptr<Call>& call, const HttpRequest& request);
   void kserve_infer(const std::shared_ptr<Call>& call, const HttpRequest& request);
@@ -129,6 +172,7 @@ class Service {
   void finish(const std::shared_ptr<Call>& call, HttpResponse response, std::string_view outcome);
   void fail(const std::shared_ptr<Call>& call, int status, std::string_view message, std::string_view type);
 
+  const Classifier& classifier_;
   const BertTokenizer& tokenizer_;
   BertConfig config_;
   std::size_t max_length_;
@@ -137,6 +181,7 @@ class Service {
   Metrics& metrics_;
   ServiceSettings settings_;
   std::atomic<std::size_t> in_flight_{0};
+  std::atomic<std::size_t> analysis_tokens_in_flight_{0};
   std::atomic<bool> draining_{false};
 
   // Error log lines are capped per second (an overload storm of 429s must not flood the log); the next
@@ -155,5 +200,6 @@ nlohmann::json openapi_document(const std::string& version, const std::string& m
 
 // JSON text with invalid UTF-8 replaced (never throws on strings).
 std::string dump_json(const nlohmann::json& j);
+std::string dump_json(const nlohmann::ordered_json& j);
 
 }  // namespace senti::serving

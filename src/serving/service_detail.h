@@ -1,4 +1,5 @@
-// Helpers shared by the files that implement Service (service.cc, endpoints.cc, kserve_v1.cc, kserve_binary.cc).
+// Helpers shared by the files that implement Service (service.cc, service_analysis.cc, endpoints.cc, kserve_v1.cc,
+// kserve_binary.cc, analysis_answers.cc).
 // Not a public header.
 #pragma once
 
@@ -38,6 +39,19 @@ inline void require_method(std::string_view method, std::string_view allowed, st
 }
 
 inline HttpResponse json_response(int status, const nlohmann::json& body) {
+  HttpResponse r;
+  r.status = status;
+  r.body = dump_json(body);
+  return r;
+}
+
+// " (input i)" for batches, "" for a single text: where an error message points.
+inline std::string where_of(std::size_t inputs, std::size_t i) {
+  return inputs > 1 ? " (input " + std::to_string(i) + ")" : "";
+}
+
+// The same for a body whose keys keep their insertion order (the analysis answers).
+inline HttpResponse ordered_json_response(int status, const nlohmann::ordered_json& body) {
   HttpResponse r;
   r.status = status;
   r.body = dump_json(body);

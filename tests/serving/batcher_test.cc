@@ -5,6 +5,7 @@
 #include <chrono>
 #include <future>
 #include <mutex>
+#include <numeric>
 #include <stdexcept>
 #include <thread>
 #include <vector>
@@ -204,6 +205,137 @@ TEST(Batcher, WarmUpRunsOnTheEngineThreadBeforeStartReturns) {
   done.get_future().wait();
   EXPECT_EQ(warm_thread, batch_thread);
   EXPECT_NE(warm_thread, std::this_thread::get_id());
+}
+
+// Analyses queue many low-priority sequences: a plain item queued after them still goes in the first
+// batch, and completes before any of them; the low-priority ones only fill the rest, oldest first.
+TEST(Batcher, PlainItemGoesBeforeAQueuedAnalysis) {
+  std::mutex mutex;
+  std::vector<std::vector<int>> batches;  // the ids of every batch
+  std::vector<int> completed;             // ids, in the order their callbacks ran
+  BatchOptions options;
+  options.max_batch_tokens = 1000;
+  options.max_batch_requests = 8;
+  Batcher batcher(options, [&](const std::vector<Encoding>& batch) {
+    std::vector<int> ids;
+    for (const auto& e : batch) ids.push_back(e.input_ids.front());
+    {
+      std::lock_guard lock(mutex);
+      batches.push_back(ids);
+    }
+    return echo(batch);
+  });
+  auto record = [&](int id) {
+    return [&, id](ItemResult&& r) {
+      EXPECT_TRUE(r.ok);
+      EXPECT_EQ(r.prediction.label_id, static_cast<std::size_t>(id));
+      std::lock_guard lock(mutex);
+      completed.push_back(id);
+    };
+  };
+  // Queued before the engine starts, so the first batch sees all of them.
+  for (int id = 1; id <= 100; ++id) batcher.submit(encoding_of(id, 10), record(id), Priority::low);
+  batcher.submit(encoding_of(1000, 10), record(1000));
+  EXPECT_EQ(batcher.queue_depth(), 101u);
+  batcher.start();
+  batcher.stop();
+  ASSERT_EQ(completed.size(), 101u);
+  EXPECT_EQ(completed.front(), 1000);
+  ASSERT_FALSE(batches.empty());
+  EXPECT_EQ(batches.front(), (std::vector<int>{1000, 1, 2, 3, 4, 5, 6, 7}));
+  std::vector<int> low_order;
+  for (const auto& b : batches) {
+    EXPECT_LE(b.size(), 8u);
+    for (const int id : b)
+      if (id != 1000) low_order.push_back(id);
+  }
+  std::vector<int> expected(100);
+  std::iota(expected.begin(), expected.end(), 1);
+  EXPECT_EQ(low_order, expected);  // oldest first
+}
+
+// While a batch of analysis sequences runs, a plain item arrives: it is in the very next batch, ahead
+// of the analysis sequences still queued.
+TEST(Batcher, PlainItemWaitsOnlyForTheRunningBatch) {
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  std::promise<void> first_started;
+  std::mutex mutex;
+  std::vector<std::vector<int>> batches;
+  BatchOptions options;
+  options.max_batch_tokens = 100;
+  options.max_batch_requests = 4;
+  Batcher batcher(options, [&](const std::vector<Encoding>& batch) {
+    std::vector<int> ids;
+    for (const auto& e : batch) ids.push_back(e.input_ids.front());
+    bool first = false;
+    {
+      std::lock_guard lock(mutex);
+      batches.push_back(ids);
+      first = batches.size() == 1;
+    }
+    if (first) {
+      first_started.set_value();
+      released.wait();
+    }
+    return echo(batch);
+  });
+  batcher.start();
+  for (int id = 1; id <= 40; ++id) batcher.submit(encoding_of(id, 20), [](ItemResult&&) {}, Priority::low);
+  first_started.get_future().wait();  // the engine runs the first batch of analysis sequences
+  batcher.submit(encoding_of(500, 20), [](ItemResult&&) {});
+  release.set_value();
+  batcher.stop();
+  ASSERT_GE(batches.size(), 2u);
+  EXPECT_EQ(batches[0].size(), 4u);
+  EXPECT_EQ(batches[1].front(), 500);
+  std::size_t items = 0;
+  for (const auto& b : batches) items += b.size();
+  EXPECT_EQ(items, 41u);
+}
+
+// Low-priority items fill only what the budgets leave: tokens and items hold, and the oldest that does
+// not fit ends the filling (no later, shorter one jumps ahead of it).
+TEST(Batcher, LowPriorityFillKeepsTheBudgets) {
+  std::vector<std::vector<std::size_t>> lengths;
+  BatchOptions options;
+  options.max_batch_tokens = 100;
+  options.max_batch_requests = 64;
+  Batcher batcher(options, [&](const std::vector<Encoding>& batch) {
+    std::vector<std::size_t> l;
+    for (const auto& e : batch) l.push_back(e.input_ids.size());
+    lengths.push_back(l);  // only the engine thread writes; stop() joins it
+    return echo(batch);
+  });
+  std::atomic<int> done{0};
+  auto count = [&](ItemResult&&) { ++done; };
+  batcher.submit(encoding_of(1, 30), count, Priority::low);
+  batcher.submit(encoding_of(2, 50), count, Priority::low);
+  batcher.submit(encoding_of(3, 5), count, Priority::low);
+  batcher.submit(encoding_of(4, 60), count);
+  batcher.submit(encoding_of(5, 150), count, Priority::low);  // over the token budget: runs alone
+  batcher.start();
+  batcher.stop();
+  EXPECT_EQ(done.load(), 5);
+  ASSERT_EQ(lengths.size(), 3u);
+  EXPECT_EQ(lengths[0], (std::vector<std::size_t>{60, 30}));  // 50 does not fit; 5 waits behind it
+  EXPECT_EQ(lengths[1], (std::vector<std::size_t>{50, 5}));
+  EXPECT_EQ(lengths[2], (std::vector<std::size_t>{150}));
+}
+
+// Stopping and cancelling fail the queued items of both priorities, each callback once.
+TEST(Batcher, CancelReachesBothQueues) {
+  Batcher batcher(BatchOptions{}, echo);
+  std::atomic<int> failed{0};
+  auto fail = [&](ItemResult&& r) {
+    if (!r.ok) ++failed;
+  };
+  batcher.submit(encoding_of(1, 3), fail);
+  batcher.submit(encoding_of(2, 3), fail, Priority::low);
+  batcher.submit(encoding_of(3, 3), fail, Priority::low);
+  EXPECT_EQ(batcher.cancel_queued(), 3u);
+  EXPECT_EQ(failed.load(), 3);
+  EXPECT_EQ(batcher.queue_depth(), 0u);
 }
 
 }  // namespace

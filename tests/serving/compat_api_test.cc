@@ -349,7 +349,8 @@ TEST_F(ServeCompat, KServeV1Errors) {
   HttpClient c(server_->port());
   expect_error(c.get("/v1/models/other"), 404, "not_found", "other");
   expect_error(c.post("/v1/models/other:predict", R"({"instances": ["a"]})"), 404, "not_found", "other");
-  expect_error(c.post("/v1/models/tiny:explain", R"({"instances": ["a"]})"), 404, "not_found", "explain");
+  // :explain is served (analysis_api_test.cc); another verb is not.
+  expect_error(c.post("/v1/models/tiny:generate", R"({"instances": ["a"]})"), 404, "not_found", "generate");
   expect_error(c.get("/v1/models/tiny:predict"), 405, "method_not_allowed");
   expect_error(c.post("/v1/models/tiny", "{}"), 405, "method_not_allowed");
   expect_error(c.post("/v1/models/tiny:predict", "{"), 400, "validation", "JSON");

@@ -233,6 +233,76 @@ TEST_F(GrpcTest, RequestedOutputsOnly) {
   EXPECT_EQ(response.raw_output_contents_size(), 2);
 }
 
+// ModelInferRequest.parameters reach the service as the HTTP request's "parameters": the analysis outputs
+// come back as raw BYTES (JSON arrays) and INT64 tensors, equal to the HTTP API's analysis.
+TEST_F(GrpcTest, AnalysisParametersAddOutputs) {
+  const std::vector<std::string> texts = {"房间干净整洁。早餐也很丰富！", "隔音太差 but 😀 ok"};
+  inference::ModelInferRequest request = bytes_request(texts);
+  (*request.mutable_parameters())["explain"].set_bool_param(true);
+  (*request.mutable_parameters())["granularity"].set_string_param("sentence");
+  (*request.mutable_parameters())["long_text"].set_string_param("chunk");
+  (*request.mutable_parameters())["binary_data_output"].set_bool_param(true);  // HTTP's own: left out
+  inference::ModelInferResponse response;
+  const grpc::Status status = infer(request, response);
+  ASSERT_TRUE(status.ok()) << status.error_message();
+  ASSERT_EQ(response.outputs_size(), 6);
+  ASSERT_EQ(response.raw_output_contents_size(), 6);
+  EXPECT_EQ(response.outputs(3).name(), "explanation");
+  EXPECT_EQ(response.outputs(3).datatype(), "BYTES");
+  EXPECT_EQ(response.outputs(4).name(), "sentences");
+  EXPECT_EQ(response.outputs(5).name(), "chunks");
+  EXPECT_EQ(response.outputs(5).datatype(), "INT64");
+  std::string error;
+  const auto explanations = serving::parse_bytes_elements(response.raw_output_contents(3), 100, &error);
+  ASSERT_TRUE(explanations) << error;
+  const auto sentences = serving::parse_bytes_elements(response.raw_output_contents(4), 100, &error);
+  ASSERT_TRUE(sentences) << error;
+  ASSERT_EQ(explanations->elements.size(), 2u);
+  ASSERT_EQ(response.raw_output_contents(5).size(), 2 * sizeof(std::int64_t));
+  std::int64_t chunks[2];
+  std::memcpy(chunks, response.raw_output_contents(5).data(), sizeof chunks);
+  EXPECT_EQ(chunks[0], 1);
+  EXPECT_EQ(chunks[1], 1);
+  HttpClient http(server_->port());
+  for (std::size_t i = 0; i < texts.size(); ++i) {
+    const HttpResult r = http.post("/predict", json{{"inputs", texts[i]},
+                                                    {"parameters", {{"explain", true}, {"granularity", "sentence"}}}}
+                                                   .dump());
+    ASSERT_EQ(r.status, 200) << r.body;
+    const json want = r.json();
+    const json got = json::parse(explanations->elements[i]);
+    ASSERT_EQ(got.size(), want["explanation"].size());
+    for (std::size_t k = 0; k < got.size(); ++k) {
+      EXPECT_EQ(got[k]["text"], want["explanation"][k]["text"]);
+      EXPECT_EQ(got[k]["start"], want["explanation"][k]["start"]);
+      EXPECT_NEAR(got[k]["weight"].get<double>(), want["explanation"][k]["weight"].get<double>(), 1e-4);
+    }
+    const json got_sentences = json::parse(sentences->elements[i]);
+    ASSERT_EQ(got_sentences.size(), want["sentences"].size());
+    for (std::size_t k = 0; k < got_sentences.size(); ++k) EXPECT_EQ(got_sentences[k]["text"], want["sentences"][k]["text"]);
+  }
+  EXPECT_EQ(json::parse(sentences->elements[0]).size(), 2u);
+
+  // Requested outputs: the service's order; an analysis output needs its parameter.
+  inference::ModelInferRequest some = bytes_request({"好"});
+  (*some.mutable_parameters())["explain"].set_bool_param(true);
+  some.add_outputs()->set_name("explanation");
+  some.add_outputs()->set_name("label");
+  ASSERT_TRUE(infer(some, response = {}).ok());
+  ASSERT_EQ(response.outputs_size(), 2);
+  EXPECT_EQ(response.outputs(0).name(), "label");
+  EXPECT_EQ(response.outputs(1).name(), "explanation");
+  some.mutable_parameters()->clear();
+  grpc::Status refused = failure(some);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(refused.error_message().find("\"explain\": true"), std::string::npos) << refused.error_message();
+  inference::ModelInferRequest bad = bytes_request({"好"});
+  (*bad.mutable_parameters())["granularity"].set_string_param("paragraph");
+  refused = failure(bad);
+  EXPECT_EQ(refused.error_code(), grpc::StatusCode::INVALID_ARGUMENT);
+  EXPECT_NE(refused.error_message().find("text or sentence"), std::string::npos) << refused.error_message();
+}
+
 TEST_F(GrpcTest, InvalidTextsGetTheHttpErrorAsInvalidArgument) {
   for (const auto& texts : {std::vector<std::string>{""}, std::vector<std::string>(kMaxBatch + 1, "好")}) {
     const json http = http_infer(texts, 422);

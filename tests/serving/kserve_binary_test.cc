@@ -104,8 +104,8 @@ TEST(KServeBinary, RequestedOutputs) {
 }
 
 TEST(KServeBinary, InferResponseMixesJsonAndBinary) {
-  OutputTensor label{"label", {1}, {"positive"}, {}, false, true};
-  OutputTensor score{"score", {1}, {}, {0.5f}, true, false};
+  OutputTensor label{"label", {1}, Datatype::kBytes, true, {"positive"}, {}, {}};
+  OutputTensor score{"score", {1}, Datatype::kFp32, false, {}, {0.5f}, {}};
   const HttpResponse r = infer_response(json{{"model_name", "m"}}, {label, score});
   EXPECT_EQ(r.content_type, "application/octet-stream");
   ASSERT_EQ(r.headers.size(), 1u);
@@ -122,6 +122,21 @@ TEST(KServeBinary, InferResponseMixesJsonAndBinary) {
   EXPECT_EQ(plain.content_type, "application/json");
   EXPECT_TRUE(plain.headers.empty());
   EXPECT_EQ(json::parse(plain.body)["outputs"][0]["data"], json({"positive"}));
+}
+
+// INT64 outputs (the analysis "chunks"): little-endian 8-byte integers, or JSON numbers.
+TEST(KServeBinary, Int64Outputs) {
+  EXPECT_EQ(encode_int64({1, -2}), std::string("\x01\0\0\0\0\0\0\0\xfe\xff\xff\xff\xff\xff\xff\xff", 16));
+  EXPECT_STREQ(datatype_name(Datatype::kInt64), "INT64");
+  OutputTensor chunks{"chunks", {2}, Datatype::kInt64, true, {}, {}, {3, 1}};
+  const HttpResponse r = infer_response(json{{"model_name", "m"}}, {chunks});
+  const std::size_t n = std::stoul(r.headers.at(0).second);
+  const json header = json::parse(r.body.substr(0, n));
+  EXPECT_EQ(header["outputs"][0]["datatype"], "INT64");
+  EXPECT_EQ(header["outputs"][0]["parameters"]["binary_data_size"], 16);
+  EXPECT_EQ(r.body.substr(n), encode_int64({3, 1}));
+  chunks.binary = false;
+  EXPECT_EQ(json::parse(infer_response(json{{"model_name", "m"}}, {chunks}).body)["outputs"][0]["data"], json({3, 1}));
 }
 
 }  // namespace

@@ -15,7 +15,8 @@ using nlohmann::json;
 
 namespace {
 
-constexpr std::array<std::string_view, 3> kOutputs = {"label", "score", "scores"};
+// Every output the service can answer, in its order (the analysis ones only when asked for: analysis_answers.h).
+constexpr std::array<std::string_view, 6> kOutputs = {"label", "score", "scores", "explanation", "sentences", "chunks"};
 
 [[noreturn]] void invalid(std::string message) { throw CodecError{grpc::StatusCode::INVALID_ARGUMENT, std::move(message)}; }
 
@@ -52,8 +53,37 @@ json texts_of(const inference::ModelInferRequest& request, int index, std::size_
   return data;
 }
 
+// The request's parameters as JSON (explain, granularity, long_text, ...). binary_data_output stays out: the
+// service's answer to the codec is JSON.
+json parameters_of(const inference::ModelInferRequest& request) {
+  json out = json::object();
+  for (const auto& [key, p] : request.parameters()) {
+    if (key == "binary_data_output") continue;
+    if (!is_valid_utf8(key)) invalid("a parameter name is not valid UTF-8");
+    switch (p.parameter_choice_case()) {
+      case inference::InferParameter::kBoolParam: out[key] = p.bool_param(); break;
+      case inference::InferParameter::kInt64Param: out[key] = p.int64_param(); break;
+      case inference::InferParameter::kStringParam:
+        if (!is_valid_utf8(p.string_param())) invalid("parameter \"" + excerpt(key, 64) + "\" is not valid UTF-8");
+        out[key] = p.string_param();
+        break;
+      case inference::InferParameter::kDoubleParam: out[key] = p.double_param(); break;
+      case inference::InferParameter::kUint64Param: out[key] = p.uint64_param(); break;
+      case inference::InferParameter::PARAMETER_CHOICE_NOT_SET: break;
+    }
+  }
+  return out;
+}
+
 void append_fp32(std::string& out, float value) {
   static_assert(std::endian::native == std::endian::little, "raw FP32 tensors are little-endian");
+  char bytes[sizeof value];
+  std::memcpy(bytes, &value, sizeof value);
+  out.append(bytes, sizeof value);
+}
+
+void append_int64(std::string& out, std::int64_t value) {
+  static_assert(std::endian::native == std::endian::little, "raw INT64 tensors are little-endian");
   char bytes[sizeof value];
   std::memcpy(bytes, &value, sizeof value);
   out.append(bytes, sizeof value);
@@ -77,8 +107,20 @@ HttpRequest infer_request(const inference::ModelInferRequest& request, std::size
   for (const auto& o : request.outputs()) {
     bool known = false;
     for (const auto name : kOutputs) known = known || o.name() == name;
-    if (!known) invalid("unknown output \"" + excerpt(o.name(), 64) + "\"; the outputs are \"label\", \"score\" and \"scores\"");
+    if (!known)
+      invalid("unknown output \"" + excerpt(o.name(), 64) +
+              "\"; the outputs are \"label\", \"score\" and \"scores\", and with the analysis parameters "
+              "\"explanation\", \"sentences\" and \"chunks\"");
   }
+  // The requested outputs go to the service in its own order, each once (the answer keeps that order),
+  // so that it refuses an analysis output asked for without its parameter.
+  json outputs = json::array();
+  for (const auto name : kOutputs)
+    for (const auto& o : request.outputs())
+      if (o.name() == name) {
+        outputs.push_back({{"name", std::string(name)}});
+        break;
+      }
   if (request.raw_input_contents_size() > 0 && request.raw_input_contents_size() != request.inputs_size())
     invalid("raw_input_contents has " + std::to_string(request.raw_input_contents_size()) + " entries for " +
             std::to_string(request.inputs_size()) + " inputs; give one per input");
@@ -95,6 +137,8 @@ HttpRequest infer_request(const inference::ModelInferRequest& request, std::size
     inputs.push_back(std::move(tensor));
   }
   json body = {{"inputs", std::move(inputs)}};
+  if (!outputs.empty()) body["outputs"] = std::move(outputs);
+  if (json parameters = parameters_of(request); !parameters.empty()) body["parameters"] = std::move(parameters);
   if (!request.id().empty()) {
     if (!is_valid_utf8(request.id())) invalid("\"id\" is not valid UTF-8");
     body["id"] = request.id();
@@ -127,6 +171,8 @@ void infer_response(const json& answer, const std::vector<std::string>& outputs,
         append_bytes_element(raw, value.get<std::string>());
       } else if (datatype == "FP32") {
         append_fp32(raw, value.get<float>());
+      } else if (datatype == "INT64") {
+        append_int64(raw, value.get<std::int64_t>());
       } else {
         throw std::runtime_error("unexpected output datatype " + datatype);
       }

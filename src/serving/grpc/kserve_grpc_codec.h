@@ -27,15 +27,17 @@ std::string model_path(std::string_view name, std::string_view version);
 
 // The KServe v2 HTTP infer request (POST .../infer, a JSON body) equivalent to a ModelInfer request:
 // the "text" input's elements from bytes_contents or raw_input_contents, at most max_texts + 1 of them
-// (the service answers the batch-size error). Throws CodecError for what JSON cannot carry (invalid
-// UTF-8, malformed raw contents, unknown requested outputs, raw and typed contents mixed).
+// (the service answers the batch-size error); the request's parameters (explain, granularity, long_text:
+// bool, string or number InferParameters, binary_data_output left out) as its JSON "parameters"; the
+// requested outputs as its "outputs", in the service's order. Throws CodecError for what JSON cannot carry
+// (invalid UTF-8, malformed raw contents, unknown requested outputs, raw and typed contents mixed).
 HttpRequest infer_request(const inference::ModelInferRequest& request, std::size_t max_texts);
 
 // The names of the outputs the request asks for, in its order; empty: all of them.
 std::vector<std::string> requested_outputs(const inference::ModelInferRequest& request);
 
 // Fills response from the HTTP KServe v2 infer answer (JSON), with only the requested outputs, their
-// data in raw_output_contents. Throws std::exception when the answer is not what the service produces.
+// data (BYTES, FP32, INT64) in raw_output_contents. Throws std::exception when the answer is not what the service produces.
 void infer_response(const nlohmann::json& answer, const std::vector<std::string>& outputs,
                     inference::ModelInferResponse& response);
 

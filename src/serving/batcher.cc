@@ -154,17 +154,19 @@ std::vector<Batcher::Item> Batcher::take_batch_locked() {
     }
   }
   queue_.swap(rest);
-  fill_with_low_locked(batch, tokens);
   return batch;
 }
 
 // Low priority: oldest first (one analysis's sequences are queued together, so analyses finish in the
 // order they came), up to the first item that does not fit, so that forming a batch costs no more than
-// its size however many are queued. An empty batch takes its first item whatever its length.
+// its size however many are queued. The token budget is an eighth of a plain batch's: a plain request
+// that arrives meanwhile waits for one such short batch at most. An empty batch takes its first item
+// whatever its length.
 void Batcher::fill_with_low_locked(std::vector<Item>& batch, std::size_t& tokens) {
+  const std::size_t budget = std::max<std::size_t>(1, options_.max_batch_tokens / 8);
   while (!low_queue_.empty() && batch.size() < options_.max_batch_requests) {
     Item& next = low_queue_.front();
-    if (!batch.empty() && tokens + next.tokens > options_.max_batch_tokens) break;
+    if (!batch.empty() && tokens + next.tokens > budget) break;
     tokens += next.tokens;
     queued_tokens_ -= next.tokens;
     batch.push_back(std::move(next));

@@ -1,10 +1,11 @@
 // Dynamic batching: requests are tokenized on the network threads and queued here; one engine thread
 // owns the model and, whenever it is idle, forms a batch from the waiting items and runs it.
 // Two queues: plain predictions (high priority) and the many sequences of analyses (explanations,
-// sentences, chunks: low priority). A batch takes the high-priority items first (the oldest, then those
-// closest to it in length) and only fills what is left of its token and item budgets with low-priority
-// ones, oldest first; with no high-priority item waiting it is made of low-priority ones. So a plain
-// request never waits behind more than the batch already running, however much analysis is queued.
+// sentences, chunks: low priority). While a high-priority item waits, batches are made of high-priority
+// items only (the oldest, then those closest to it in length); with none waiting, a batch takes
+// low-priority ones, oldest first, within an eighth of the token budget. So a plain request never waits
+// behind more than one short analysis batch, and never shares its batch with analysis work, however
+// much analysis is queued.
 #pragma once
 
 #include <chrono>

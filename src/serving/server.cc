@@ -201,7 +201,9 @@ int run_server(const ServeOptions& options) {
     drain_timer.expires_after(std::chrono::milliseconds(20));
     drain_timer.async_wait([&](error_code ec) {
       if (ec) return;
-      if (server.sessions() == 0 && grpc.active() == 0) return io.stop();
+      // grpc.drained(): its Shutdown has answered every call it received (active() misses calls not yet
+      // in a handler, which a stop now would cancel).
+      if (server.sessions() == 0 && grpc.active() == 0 && grpc.drained()) return io.stop();
       const auto now = std::chrono::steady_clock::now();
       if (now > drain_deadline && !queue_dropped) {
         queue_dropped = true;

@@ -208,7 +208,8 @@ TEST(Batcher, WarmUpRunsOnTheEngineThreadBeforeStartReturns) {
 }
 
 // Analyses queue many low-priority sequences: a plain item queued after them still goes in the first
-// batch, and completes before any of them; the low-priority ones only fill the rest, oldest first.
+// batch, alone, and completes before any of them; the low-priority ones follow, oldest first, in
+// batches within an eighth of the token budget.
 TEST(Batcher, PlainItemGoesBeforeAQueuedAnalysis) {
   std::mutex mutex;
   std::vector<std::vector<int>> batches;  // the ids of every batch
@@ -242,10 +243,11 @@ TEST(Batcher, PlainItemGoesBeforeAQueuedAnalysis) {
   ASSERT_EQ(completed.size(), 101u);
   EXPECT_EQ(completed.front(), 1000);
   ASSERT_FALSE(batches.empty());
-  EXPECT_EQ(batches.front(), (std::vector<int>{1000, 1, 2, 3, 4, 5, 6, 7}));
+  EXPECT_EQ(batches.front(), (std::vector<int>{1000}));
   std::vector<int> low_order;
   for (const auto& b : batches) {
     EXPECT_LE(b.size(), 8u);
+    EXPECT_LE(b.size() * 10, 1000u / 8);
     for (const int id : b)
       if (id != 1000) low_order.push_back(id);
   }
@@ -254,7 +256,7 @@ TEST(Batcher, PlainItemGoesBeforeAQueuedAnalysis) {
   EXPECT_EQ(low_order, expected);  // oldest first
 }
 
-// While a batch of analysis sequences runs, a plain item arrives: it is in the very next batch, ahead
+// While a batch of analysis sequences runs, a plain item arrives: the very next batch is it alone, ahead
 // of the analysis sequences still queued.
 TEST(Batcher, PlainItemWaitsOnlyForTheRunningBatch) {
   std::promise<void> release;
@@ -287,19 +289,20 @@ TEST(Batcher, PlainItemWaitsOnlyForTheRunningBatch) {
   release.set_value();
   batcher.stop();
   ASSERT_GE(batches.size(), 2u);
-  EXPECT_EQ(batches[0].size(), 4u);
-  EXPECT_EQ(batches[1].front(), 500);
+  EXPECT_EQ(batches[0].size(), 1u);  // 20 tokens, over the low-priority budget of 100 / 8: alone
+  EXPECT_EQ(batches[1], std::vector<int>{500});
   std::size_t items = 0;
   for (const auto& b : batches) items += b.size();
   EXPECT_EQ(items, 41u);
 }
 
-// Low-priority items fill only what the budgets leave: tokens and items hold, and the oldest that does
-// not fit ends the filling (no later, shorter one jumps ahead of it).
-TEST(Batcher, LowPriorityFillKeepsTheBudgets) {
+// Low-priority batches keep their budget, an eighth of max_batch_tokens (here 100 tokens), never mix
+// with plain items, and the oldest item that does not fit ends the batch (no later, shorter one jumps
+// ahead of it).
+TEST(Batcher, LowPriorityBatchesKeepTheirBudget) {
   std::vector<std::vector<std::size_t>> lengths;
   BatchOptions options;
-  options.max_batch_tokens = 100;
+  options.max_batch_tokens = 800;
   options.max_batch_requests = 64;
   Batcher batcher(options, [&](const std::vector<Encoding>& batch) {
     std::vector<std::size_t> l;
@@ -311,16 +314,18 @@ TEST(Batcher, LowPriorityFillKeepsTheBudgets) {
   auto count = [&](ItemResult&&) { ++done; };
   batcher.submit(encoding_of(1, 30), count, Priority::low);
   batcher.submit(encoding_of(2, 50), count, Priority::low);
-  batcher.submit(encoding_of(3, 5), count, Priority::low);
+  batcher.submit(encoding_of(3, 25), count, Priority::low);
   batcher.submit(encoding_of(4, 60), count);
-  batcher.submit(encoding_of(5, 150), count, Priority::low);  // over the token budget: runs alone
+  batcher.submit(encoding_of(5, 5), count, Priority::low);
+  batcher.submit(encoding_of(6, 150), count, Priority::low);  // over the budget: runs alone
   batcher.start();
   batcher.stop();
-  EXPECT_EQ(done.load(), 5);
-  ASSERT_EQ(lengths.size(), 3u);
-  EXPECT_EQ(lengths[0], (std::vector<std::size_t>{60, 30}));  // 50 does not fit; 5 waits behind it
-  EXPECT_EQ(lengths[1], (std::vector<std::size_t>{50, 5}));
-  EXPECT_EQ(lengths[2], (std::vector<std::size_t>{150}));
+  EXPECT_EQ(done.load(), 6);
+  ASSERT_EQ(lengths.size(), 4u);
+  EXPECT_EQ(lengths[0], (std::vector<std::size_t>{60}));      // the plain item first, alone
+  EXPECT_EQ(lengths[1], (std::vector<std::size_t>{30, 50}));  // 25 does not fit; 5 waits behind it
+  EXPECT_EQ(lengths[2], (std::vector<std::size_t>{25, 5}));
+  EXPECT_EQ(lengths[3], (std::vector<std::size_t>{150}));
 }
 
 // Stopping and cancelling fail the queued items of both priorities, each callback once.

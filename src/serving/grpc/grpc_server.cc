@@ -192,6 +192,7 @@ struct GrpcServer::Impl final : inference::GRPCInferenceService::CallbackService
   CompletionThread completions;
   std::unique_ptr<grpc::Server> server;
   std::thread shutdown;
+  std::atomic<bool> shutdown_done{false};
   std::atomic<std::size_t> active{0};
 };
 
@@ -228,10 +229,15 @@ std::uint16_t GrpcServer::start(const std::string& host, std::uint16_t port) {
 
 void GrpcServer::begin_drain(std::chrono::system_clock::time_point deadline) {
   if (!impl_->server || impl_->shutdown.joinable()) return;
-  impl_->shutdown = std::thread([this, deadline] { impl_->server->Shutdown(deadline); });
+  impl_->shutdown = std::thread([this, deadline] {
+    impl_->server->Shutdown(deadline);
+    impl_->shutdown_done = true;
+  });
 }
 
 std::size_t GrpcServer::active() const { return impl_->active.load(); }
+
+bool GrpcServer::drained() const { return !impl_->server || impl_->shutdown_done.load(); }
 
 void GrpcServer::stop() {
   if (impl_->server) {

@@ -34,6 +34,10 @@ class GrpcServer {
   void begin_drain(std::chrono::system_clock::time_point deadline);
   // Calls received and not answered yet.
   std::size_t active() const;
+  // True once a begun drain has ended: grpc::Server::Shutdown returned, every call received before it was
+  // answered (or cancelled at the deadline). Calls received but not yet in a handler count as in flight
+  // here, unlike active(). True when the server was never started.
+  bool drained() const;
   // Waits for the drain (begin_drain with now when none was begun), then stops. Every queued text must
   // get its answer for this to return: call after the batcher has stopped.
   void stop();

@@ -18,6 +18,7 @@ std::uint16_t GrpcServer::start(const std::string&, std::uint16_t) {
 }
 void GrpcServer::begin_drain(std::chrono::system_clock::time_point) {}
 std::size_t GrpcServer::active() const { return 0; }
+bool GrpcServer::drained() const { return true; }
 void GrpcServer::stop() {}
 
 }  // namespace senti::serving

@@ -8,8 +8,9 @@
 // - Explanation: occlusion. A word's weight is the drop of the predicted label's score (calibrated
 //   probability) when the word's tokens are deleted, measured in the word's context window: the clauses
 //   around it (split after 。！？!?；;…，,、：: and at line breaks), merged up to explain_window tokens. A
-//   text of at most explain_window tokens is one window: the weight is then the exact leave-one-word-out
-//   drop on the whole text. Positive: the word supports the predicted label; negative: it argues against.
+//   text of at most 2 x explain_window tokens is one window: the weight is then the exact leave-one-word-out
+//   drop on the whole text (a short review is explained exactly; a clause alone that is already certain,
+//   e.g. "物流太慢了！" at 0.98, would show its words' weights shrunk). Positive: the word supports the predicted label; negative: it argues against.
 //   All variants run as packed batches (no gradients), so the cost grows with words x window, not words x text.
 // - Long texts: long_text=chunk classifies a text longer than the model's window in windows of
 //   max_length-2 tokens, a new one every 3/4 window (a quarter of overlap), the last one ending at the

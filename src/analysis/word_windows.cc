@@ -34,7 +34,7 @@ std::vector<WordRange> explanation_windows(const std::vector<WordTokens>& words,
   std::vector<WordRange> out;
   if (words.empty()) return out;
   const std::size_t total = words.back().last - words.front().first;
-  if (window == 0 || total <= window) return {{0, words.size()}};
+  if (window == 0 || total <= 2 * window) return {{0, words.size()}};
 
   // Clauses: [first, last) word ranges.
   std::vector<WordRange> clauses;

@@ -19,7 +19,7 @@ std::vector<WordTokens> group_words(const std::vector<TokenSpan>& tokens, std::s
 
 // Windows of whole words, [first, last) word indices: clauses (ended by clause punctuation or a line
 // break in the text) merged while the window holds at most `window` tokens; a longer clause is cut at
-// word boundaries. A text of at most `window` tokens is one window.
+// word boundaries. A text of at most 2 x `window` tokens is one window (window 0: always one).
 struct WordRange {
   std::size_t first = 0;
   std::size_t last = 0;

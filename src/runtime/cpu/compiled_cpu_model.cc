@@ -81,7 +81,11 @@ memory::desc desc_from_json(const json& j, const std::string& what) {
   fill("dims", d.dims, static_cast<std::size_t>(ndims));
   fill("padded_dims", d.padded_dims, static_cast<std::size_t>(ndims));
   fill("padded_offsets", d.padded_offsets, static_cast<std::size_t>(ndims));
-  d.data_type = static_cast<dnnl_data_type_t>(j.at("data_type").get<int>());
+  // Only the weight types senti compile writes; any other number is rejected before it becomes an enum.
+  const int data_type = j.at("data_type").get<int>();
+  if (data_type != dnnl_f32 && data_type != dnnl_bf16 && data_type != dnnl_s8)
+    throw ModelError(what + ": unsupported layout data type " + std::to_string(data_type));
+  d.data_type = static_cast<dnnl_data_type_t>(data_type);
   d.offset0 = j.at("offset0").get<int64_t>();
   d.format_kind = dnnl_blocked;
   auto& b = d.format_desc.blocking;

@@ -96,7 +96,8 @@ void CpuBackend::ensure_capacity(std::size_t tokens, std::size_t sequences) {
   for (auto* buffer : {&hidden_, &context_, &projected_}) grow(*buffer, tokens * h);
   grow(qkv_, tokens * 3 * h);
   grow(intermediate_, tokens * config_.intermediate_size);
-  grow(cls_, sequences * h);
+  // The [CLS] rows go through the last layer's matmuls, whose int8 input quantization reads whole row blocks.
+  grow(cls_, PackedLinear::padded_rows(sequences) * h);
   grow(pooled_, sequences * h);
   if (positions_.size() < tokens) positions_.resize(tokens);
 }

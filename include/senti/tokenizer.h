@@ -98,6 +98,9 @@ class BertTokenizer {
   std::vector<std::pair<std::string, int32_t>> specials_;
 
   void append_ids(std::string_view text, std::size_t base_offset, std::vector<int32_t>& out) const;
+  // The first special token at or after byte `from` (leftmost, longest): its offset, with `hit` set; or
+  // text.size() with `hit` null. Shared by append_ids and tokenize_with_offsets.
+  std::size_t find_special(std::string_view text, std::size_t from, const std::pair<std::string, int32_t>*& hit) const;
 };
 
 }  // namespace senti

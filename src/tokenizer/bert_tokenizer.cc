@@ -57,25 +57,28 @@ void BertTokenizer::append_ids(std::string_view text, std::size_t base_offset, s
   };
 
   std::size_t seg_start = 0;
-  std::size_t i = 0;
-  while (i < text.size()) {
+  for (;;) {
     const std::pair<std::string, int32_t>* hit = nullptr;
+    const std::size_t at = find_special(text, seg_start, hit);
+    run_segment(seg_start, at);
+    if (!hit) break;
+    out.push_back(hit->second);
+    seg_start = at + hit->first.size();
+  }
+}
+
+std::size_t BertTokenizer::find_special(std::string_view text, std::size_t from,
+                                        const std::pair<std::string, int32_t>*& hit) const {
+  for (std::size_t i = from; i < text.size(); ++i) {
     for (const auto& s : specials_) {
       if (text[i] == s.first[0] && text.substr(i, s.first.size()) == s.first) {
         hit = &s;
-        break;
+        return i;
       }
     }
-    if (!hit) {
-      ++i;
-      continue;
-    }
-    run_segment(seg_start, i);
-    out.push_back(hit->second);
-    i += hit->first.size();
-    seg_start = i;
   }
-  run_segment(seg_start, text.size());
+  hit = nullptr;
+  return text.size();
 }
 
 std::vector<std::string> BertTokenizer::tokenize(std::string_view text) const {

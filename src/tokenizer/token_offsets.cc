@@ -114,27 +114,16 @@ std::vector<TokenSpan> BertTokenizer::tokenize_with_offsets(std::string_view tex
   };
 
   std::size_t seg_start = 0, seg_first_cp = 0;
-  std::size_t i = 0;
-  while (i < text.size()) {
+  for (;;) {
     const std::pair<std::string, int32_t>* hit = nullptr;
-    for (const auto& s : specials_) {
-      if (text[i] == s.first[0] && text.substr(i, s.first.size()) == s.first) {
-        hit = &s;
-        break;
-      }
-    }
-    if (!hit) {
-      ++i;
-      continue;
-    }
-    run_segment(seg_start, i, seg_first_cp);
-    const std::size_t cp = seg_first_cp + count_code_points(text.substr(seg_start, i - seg_start));
+    const std::size_t at = find_special(text, seg_start, hit);
+    run_segment(seg_start, at, seg_first_cp);
+    if (!hit) break;
+    const std::size_t cp = seg_first_cp + count_code_points(text.substr(seg_start, at - seg_start));
     out.push_back({hit->second, cp, cp + hit->first.size()});  // special tokens are ASCII
-    i += hit->first.size();
-    seg_start = i;
+    seg_start = at + hit->first.size();
     seg_first_cp = cp + hit->first.size();
   }
-  run_segment(seg_start, text.size(), seg_first_cp);
   return out;
 }
 

@@ -9,6 +9,7 @@
 #include "senti/analysis.h"
 #include "senti/classifier.h"
 #include "senti/text_rules.h"
+#include "analysis/code_points.h"
 
 namespace senti {
 namespace {
@@ -27,18 +28,7 @@ Classifier& model(std::size_t max_length = 0) {
   return it->second;
 }
 
-std::u32string code_points(const std::string& text) {
-  std::u32string cps;
-  for (std::size_t i = 0; i < text.size();) {
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    const int len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    char32_t cp = len == 1 ? c : (c & (0x7F >> len));
-    for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
-    cps.push_back(cp);
-    i += len;
-  }
-  return cps;
-}
+using test::code_points;
 
 // text[start:end] in code points, re-encoded independently of the library.
 std::string slice(const std::string& text, std::size_t start, std::size_t end) {

@@ -6,45 +6,19 @@
 
 #include "senti/analysis.h"
 #include "senti/error.h"
+#include "analysis/code_points.h"
 
 namespace senti {
 namespace {
 
 // The sentences as strings: text[start:end] in code points.
 std::vector<std::string> sentences(const std::string& text) {
-  std::u32string cps;
-  for (std::size_t i = 0; i < text.size();) {  // a minimal UTF-8 decoder (inputs are valid)
-    const unsigned char c = static_cast<unsigned char>(text[i]);
-    const int len = c < 0x80 ? 1 : c < 0xE0 ? 2 : c < 0xF0 ? 3 : 4;
-    char32_t cp = len == 1 ? c : (c & (0x7F >> len));
-    for (int k = 1; k < len; ++k) cp = (cp << 6) | (static_cast<unsigned char>(text[i + k]) & 0x3F);
-    cps.push_back(cp);
-    i += len;
-  }
+  const std::u32string cps = test::code_points(text);
   std::vector<std::string> out;
   for (const TextSpan& s : split_sentences(text)) {
     EXPECT_LT(s.start, s.end);
     EXPECT_LE(s.end, cps.size());
-    std::string piece;
-    for (std::size_t k = s.start; k < s.end; ++k) {
-      const char32_t cp = cps[k];
-      if (cp < 0x80) {
-        piece += static_cast<char>(cp);
-      } else if (cp < 0x800) {
-        piece += static_cast<char>(0xC0 | (cp >> 6));
-        piece += static_cast<char>(0x80 | (cp & 0x3F));
-      } else if (cp < 0x10000) {
-        piece += static_cast<char>(0xE0 | (cp >> 12));
-        piece += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        piece += static_cast<char>(0x80 | (cp & 0x3F));
-      } else {
-        piece += static_cast<char>(0xF0 | (cp >> 18));
-        piece += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-        piece += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-        piece += static_cast<char>(0x80 | (cp & 0x3F));
-      }
-    }
-    out.push_back(piece);
+    out.push_back(test::to_utf8(cps.substr(s.start, s.end - s.start)));
   }
   return out;
 }

@@ -27,7 +27,9 @@ struct Prediction {
 struct ClassifierOptions {
   std::size_t max_length = 0;  // 0: the tokenizer's model_max_length
   int num_threads = 0;         // 0: all cores
-  // Compute precision: "fp32", "bf16", "int8", or "auto" (the fastest one the host runs well).
+  // Compute precision: "fp32", "bf16", "int8", or "auto": on the CPU, the fastest one whose scores stay
+  // within 0.02 of fp32's, measured at load on calibration texts and cached per model file and host
+  // (runtime/auto_precision.h; SENTI_AUTO_PRECISION=rule picks by the CPU's features instead).
   // A compiled model file (senti compile) carries its own precision; "auto" accepts it.
   std::string precision = "auto";
   // "cpu", "cuda" or "auto" (CUDA when this build has it and a GPU is usable, else the CPU). The CUDA
@@ -56,6 +58,9 @@ class Classifier {
   std::string device() const;
   // The precision the encoder actually runs in ("fp32", "bf16" or "int8"; "auto" resolved).
   std::string precision() const;
+  // Why it runs in that precision: what "auto" measured at load (or read from its cache), the compiled
+  // file's precision, or the one asked for.
+  std::string precision_choice() const;
   std::size_t max_length() const { return max_length_; }
 
   Classifier(Classifier&&) noexcept;

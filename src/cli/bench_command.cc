@@ -179,6 +179,7 @@ void print_table(const nlohmann::json& r) {
   auto row = [](const std::string& k, const std::string& v) { std::cout << std::left << std::setw(22) << k << v << "\n"; };
   row("model", r["model"].get<std::string>());
   row("backend", r["backend"].get<std::string>() + " (precision requested: " + r["precision"].get<std::string>() + ")");
+  row("precision", r["precision_choice"].get<std::string>());
   row("cpu", r["cpu_model"].get<std::string>());
   row("threads", std::to_string(r["threads"].get<int>()));
   row("load", fixed(r["load_ms"].get<double>(), 1) + " ms");
@@ -237,6 +238,8 @@ int run_bench(const BenchOptions& o) {
       {"model", model.string()},
       {"input", o.input},
       {"precision", o.precision},
+      {"precision_run", classifier.precision()},
+      {"precision_choice", classifier.precision_choice()},
       {"backend", classifier.backend_name()},
       {"cpu_model", host.cpu_model},
       {"logical_cores", host.logical_cores},

@@ -1,4 +1,5 @@
 // senti info: the health check to run first — CPU, ISA features, oneDNN, GPUs.
+#include <chrono>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -6,9 +7,12 @@
 #include <utility>
 #include <vector>
 
+#include <fmt/format.h>
 #include <nlohmann/json.hpp>
 
 #include "cli/commands.h"
+#include "cli/default_model.h"
+#include "senti/classifier.h"
 #include "runtime/cpu/gemm_kernels.h"
 #include "runtime/cpu/packed_linear.h"
 #include "senti/host_info.h"
@@ -94,18 +98,66 @@ void print_text(const HostInfo& info) {
   }
 }
 
+struct InfoOptions {
+  bool json = false;
+  std::string model;  // empty: host only
+  std::string precision = "auto";
+  std::string device = "cpu";
+  int threads = 0;
+};
+
+// What a model gets on this host: the precision (and why), the backend, the load time.
+nlohmann::json model_report(const InfoOptions& o) {
+  const auto path = resolve_model(o.model == "default" ? std::string() : o.model);
+  ClassifierOptions options;
+  options.precision = o.precision;
+  options.device = o.device;
+  options.num_threads = o.threads;
+  const auto t0 = std::chrono::steady_clock::now();
+  Classifier classifier = Classifier::load(path, options);
+  const double load_ms = std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count();
+  return {{"path", path.string()},
+          {"precision_requested", o.precision},
+          {"precision", classifier.precision()},
+          {"precision_choice", classifier.precision_choice()},
+          {"backend", classifier.backend_name()},
+          {"device", classifier.device()},
+          {"threads", o.threads},
+          {"load_ms", load_ms}};
+}
+
 }  // namespace
 
 Action add_info_command(CLI::App& app) {
-  auto json = std::make_shared<bool>(false);
-  CLI::App* cmd = app.add_subcommand("info", "Report the CPU, its ISA features, oneDNN and any CUDA GPU");
-  cmd->add_flag("--json", *json, "Print JSON instead of text");
-  return [json] {
+  auto o = std::make_shared<InfoOptions>();
+  CLI::App* cmd = app.add_subcommand("info", "Report the CPU, its ISA features, oneDNN and any CUDA GPU; with --model, "
+                                             "the precision and backend that model gets here, and why");
+  cmd->add_flag("--json", o->json, "Print JSON instead of text");
+  cmd->add_option("--model", o->model,
+                  "Also load this model (folder or compiled file; 'default': the default model) and report the "
+                  "precision auto chooses for it on this host, with the measurements behind the choice");
+  cmd->add_option("--precision", o->precision, "With --model: fp32, bf16, int8 or auto (default)");
+  cmd->add_option("--device", o->device, "With --model: cpu (default), cuda or auto");
+  cmd->add_option("--threads", o->threads, "With --model: compute threads (0: all cores)");
+  return [o] {
     const HostInfo info = detect_host();
-    if (*json)
-      std::cout << to_json(info).dump(2) << "\n";
-    else
-      print_text(info);
+    nlohmann::json model;
+    if (!o->model.empty()) model = model_report(*o);
+    if (o->json) {
+      nlohmann::json j = to_json(info);
+      if (!model.is_null()) j["model"] = model;
+      std::cout << j.dump(2) << "\n";
+      return 0;
+    }
+    print_text(info);
+    if (!model.is_null()) {
+      std::cout << "model          " << model["path"].get<std::string>() << "\n"
+                << "precision      " << model["precision"].get<std::string>() << " (requested "
+                << model["precision_requested"].get<std::string>() << ")\n"
+                << "why            " << model["precision_choice"].get<std::string>() << "\n"
+                << "backend        " << model["backend"].get<std::string>() << "\n"
+                << "load           " << fmt::format("{:.1f} ms", model["load_ms"].get<double>()) << "\n";
+    }
     return 0;
   };
 }

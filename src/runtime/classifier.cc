@@ -2,10 +2,13 @@
 
 #include <algorithm>
 #include <optional>
+#include <cstdlib>
 #include <string>
+#include <string_view>
 
 #include "model/compiled_file.h"
 #include "model/compiled_model.h"
+#include "runtime/auto_precision.h"
 #include "runtime/backend.h"
 #include "runtime/cpu/softmax.h"
 #include "senti/checkpoint.h"
@@ -22,6 +25,7 @@ struct Classifier::State {
   BertTokenizer tokenizer;
   std::unique_ptr<Backend> backend;
   std::string device = "cpu";
+  std::string precision_choice;
 };
 
 Classifier::Classifier() = default;
@@ -80,8 +84,9 @@ Classifier Classifier::load(const std::filesystem::path& model_path, const Class
     check_vocab(tokenizer, config, origin);
     classifier.max_length_ = resolve_max_length(options, tokenizer, config);
     auto backend = make_cpu_backend(std::move(file), config, backend_options);
+    const std::string why = "compiled for " + backend->precision() + " (senti compile --precision)";
     classifier.state_ = std::unique_ptr<State>(
-        new State{std::nullopt, std::move(config), std::move(tokenizer), std::move(backend), "cpu"});
+        new State{std::nullopt, std::move(config), std::move(tokenizer), std::move(backend), "cpu", why});
     return classifier;
   }
   Checkpoint checkpoint = Checkpoint::load(model_path);
@@ -92,13 +97,26 @@ Classifier Classifier::load(const std::filesystem::path& model_path, const Class
   if (device == "cuda") {
     // The weights live on the GPU once uploaded: the checkpoint's mapping is not kept.
     auto backend = make_cuda_backend(checkpoint, backend_options);
+    const std::string why = options.precision == "auto" ? "auto on CUDA is fp16" : "asked for " + options.precision;
     classifier.state_ = std::unique_ptr<State>(
-        new State{std::nullopt, config, std::move(tokenizer), std::move(backend), "cuda"});
+        new State{std::nullopt, config, std::move(tokenizer), std::move(backend), "cuda", why});
     return classifier;
   }
   classifier.state_ =
-      std::unique_ptr<State>(new State{std::move(checkpoint), config, std::move(tokenizer), nullptr, "cpu"});
-  classifier.state_->backend = make_cpu_backend(*classifier.state_->checkpoint, backend_options);
+      std::unique_ptr<State>(new State{std::move(checkpoint), config, std::move(tokenizer), nullptr, "cpu", ""});
+  State& state = *classifier.state_;
+  const char* mode = std::getenv("SENTI_AUTO_PRECISION");
+  if (options.precision == "auto" && (mode == nullptr || std::string_view(mode) != "rule")) {
+    PrecisionChoice choice = choose_cpu_precision(*state.checkpoint, state.tokenizer, classifier.max_length_,
+                                                  backend_options, auto_precision_settings_from_env());
+    state.backend = std::move(choice.backend);
+    state.precision_choice = std::move(choice.reason);
+  } else {
+    state.backend = make_cpu_backend(*state.checkpoint, backend_options);
+    state.precision_choice = options.precision == "auto" ? "auto by the CPU's features (SENTI_AUTO_PRECISION=rule): " +
+                                                               state.backend->precision()
+                                                         : "asked for " + options.precision;
+  }
   return classifier;
 }
 
@@ -107,6 +125,7 @@ const BertTokenizer& Classifier::tokenizer() const { return state_->tokenizer; }
 std::string Classifier::backend_name() const { return state_->backend->name(); }
 std::string Classifier::device() const { return state_->device; }
 std::string Classifier::precision() const { return state_->backend->precision(); }
+std::string Classifier::precision_choice() const { return state_->precision_choice; }
 
 std::vector<Prediction> Classifier::classify(const std::vector<std::string>& texts) {
   std::vector<Encoding> encodings;

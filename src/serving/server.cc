@@ -170,6 +170,7 @@ int run_server(const ServeOptions& options) {
              {"labels", classifier.config().labels},
              {"max_length", classifier.max_length()},
              {"precision", settings.precision},
+             {"precision_choice", classifier.precision_choice()},
              {"backend", classifier.backend_name()},
              {"device", classifier.device()},
              {"io_threads", io_threads},

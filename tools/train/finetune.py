@@ -101,6 +101,8 @@ def main():
     ap.add_argument("--wd", type=float, default=0.01)
     ap.add_argument("--warmup-steps", type=int, default=200)
     ap.add_argument("--balance-alpha", type=float, default=0.5)
+    ap.add_argument("--source-weight", nargs="*", default=[], metavar="SOURCE=FACTOR",
+                    help="multiply a source's sampling weight (e.g. sentiment=2), applied after --balance-alpha")
     ap.add_argument("--bucket", type=int, default=16, help="batches drawn at once and sorted by length (1: no bucketing)")
     ap.add_argument("--time-budget", type=float, default=900)
     ap.add_argument("--eval-every-s", type=float, default=0, help="0: only at the end")
@@ -124,7 +126,8 @@ def main():
     if len(tok) < 100:
         raise SystemExit(f"{vocab}: the tokenizer loaded only {len(tok)} pieces")
     if a.init:
-        model = BertForSequenceClassification.from_pretrained(a.init, num_labels=2)
+        # fp32 whatever the folder stores (a shipped model is fp16; transformers 5 would keep its dtype)
+        model = BertForSequenceClassification.from_pretrained(a.init, num_labels=2, dtype=torch.float32)
     else:
         cfg = BertConfig(vocab_size=len(open(vocab, encoding="utf-8").read().splitlines()), hidden_size=a.hidden,
                          num_hidden_layers=a.layers, num_attention_heads=a.heads, intermediate_size=a.inter,
@@ -160,7 +163,13 @@ def main():
         dev[source_name(p)] = (encode(tok, X, a.max_len), y)
     names = list(train)
     sizes = np.array([len(train[n][1]) for n in names], dtype=np.float64)
-    probs = sizes ** a.balance_alpha; probs /= probs.sum()
+    probs = sizes ** a.balance_alpha
+    for spec in a.source_weight:
+        name, _, factor = spec.partition("=")
+        if name not in names or not factor:
+            raise SystemExit(f"--source-weight {spec}: expected SOURCE=FACTOR with SOURCE one of {', '.join(names)}")
+        probs[names.index(name)] *= float(factor)
+    probs /= probs.sum()
     if unlabelled is not None and a.unlabelled_share > 0:
         train["unlabelled"] = unlabelled
         names.append("unlabelled"); sizes = np.append(sizes, len(unlabelled[1]))

@@ -176,7 +176,8 @@ PackedLinear::~PackedLinear() = default;
 
 dnnl::matmul::primitive_desc PackedLinear::make_pd(std::size_t rows, const memory::desc& weights) const {
   const Precision p = data_.precision;
-  const memory::desc src({dim(rows), dim(data_.in)}, source_type(p), memory::format_tag::ab);
+  const memory::dim m = rows == 0 ? DNNL_RUNTIME_DIM_VAL : dim(rows);
+  const memory::desc src({m, dim(data_.in)}, source_type(p), memory::format_tag::ab);
   const memory::desc row_vector({1, dim(data_.out)}, dt::f32, memory::format_tag::ab);
   dnnl::primitive_attr attr;
   dnnl::post_ops ops;
@@ -185,10 +186,10 @@ dnnl::matmul::primitive_desc PackedLinear::make_pd(std::size_t rows, const memor
     // scales, the zero-point compensation, bias and GELU with the very arithmetic of senti's GEMM
     // epilogue, so both kernels give identical results (a text's result never depends on whether
     // its batch was large enough for oneDNN).
-    const memory::desc dst({dim(rows), dim(data_.out)}, dt::s32, memory::format_tag::ab);
+    const memory::desc dst({m, dim(data_.out)}, dt::s32, memory::format_tag::ab);
     return dnnl::matmul::primitive_desc(dnnl::matmul::desc(src, weights, dst), attr, engine_);
   }
-  const memory::desc dst({dim(rows), dim(data_.out)}, dt::f32, memory::format_tag::ab);
+  const memory::desc dst({m, dim(data_.out)}, dt::f32, memory::format_tag::ab);
   if (activation_ == Activation::kGeluErf) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_gelu_erf, 0.f, 0.f);
   if (activation_ == Activation::kTanh) ops.append_eltwise(1.f, dnnl::algorithm::eltwise_tanh, 0.f, 0.f);
   attr.set_post_ops(ops);
@@ -387,6 +388,32 @@ PackedLinear::Plan& PackedLinear::plan_for(std::size_t rows) {
   return plans_.emplace(rows, std::move(plan)).first->second;
 }
 
+PackedLinear::Plan* PackedLinear::any_rows_plan(std::size_t rows) {
+  if (any_rows_state_ == AnyRows::kUnknown) {
+    any_rows_state_ = AnyRows::kNo;
+    const char* off = std::getenv("SENTI_ONEDNN_ANY_ROWS");
+    if (off == nullptr || std::string_view(off) != "0") {
+      try {
+        const auto pd = make_pd(0, data_.weights_desc);
+        if (pd.impl_info_str() == onednn_implementation()) {
+          any_rows_.matmul = dnnl::matmul(pd);
+          any_rows_state_ = AnyRows::kYes;
+        }
+      } catch (const dnnl::error&) {
+        // no runtime-row primitive for this layout: fixed shapes
+      }
+    }
+  }
+  if (any_rows_state_ != AnyRows::kYes) return nullptr;
+  if (!any_rows_.src || any_rows_.src.get_desc().dims()[0] != dim(rows)) {
+    const Precision p = data_.precision;
+    any_rows_.src = memory({{dim(rows), dim(data_.in)}, source_type(p), memory::format_tag::ab}, engine_, nullptr);
+    any_rows_.dst = memory({{dim(rows), dim(data_.out)}, p == Precision::kInt8 ? dt::s32 : dt::f32, memory::format_tag::ab},
+                           engine_, nullptr);
+  }
+  return &any_rows_;
+}
+
 std::size_t PackedLinear::padded_rows(std::size_t rows) {
   const std::size_t step = rows <= 64 ? 16 : rows <= 256 ? 32 : rows <= 1024 ? 64 : 256;
   return (rows + step - 1) / step * step;
@@ -395,10 +422,11 @@ std::size_t PackedLinear::padded_rows(std::size_t rows) {
 void PackedLinear::forward(dnnl::stream& stream, const float* x, std::size_t rows, float* y, bool pad_rows) {
   if (rows == 0) return;
   if (rows <= senti_max_rows_) return forward_senti(x, rows, y);
-  if (pad_rows) rows = padded_rows(rows);
   const double profile_start = profiling_enabled() ? thread_cpu_seconds() : 0.0;
   Plan& plan = [&]() -> Plan& {
     StageTimer timer(Stage::kMatmul);  // primitive creation (first call per row count) counts as matmul
+    if (Plan* exact = any_rows_plan(rows)) return *exact;
+    if (pad_rows) rows = padded_rows(rows);
     return plan_for(rows);
   }();
   const std::size_t inputs = rows * data_.in;

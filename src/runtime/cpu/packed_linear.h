@@ -92,7 +92,7 @@ class PackedLinear {
   // Creates the primitive for this row count now (JIT), so that the first request of that size
   // does not pay for it.
   void prepare(std::size_t rows) {
-    if (rows > senti_max_rows_) plan_for(rows);
+    if (rows > senti_max_rows_ && any_rows_plan(rows) == nullptr) plan_for(rows);
   }
 
   // rows rounded up to a shape bucket: 16 below 64, 32 below 256, 64 below 1024, then 256.
@@ -118,8 +118,13 @@ class PackedLinear {
     dnnl::matmul matmul;
     dnnl::memory src, dst;
   };
+  // rows == 0: a runtime row count (DNNL_RUNTIME_DIM_VAL).
   dnnl::matmul::primitive_desc make_pd(std::size_t rows, const dnnl::memory::desc& weights) const;
   Plan& plan_for(std::size_t rows);
+  // The plan for exactly `rows` rows from the one primitive of any row count, when oneDNN runs the same
+  // kernel for it as for fixed shapes (gemm:jit, on hosts without brgemm): no padded rows computed and
+  // no JIT per shape. nullptr where it would run another (slower) kernel: then fixed shapes, padded.
+  Plan* any_rows_plan(std::size_t rows);
   void finish_init();
   void pack_senti(const void* plain);  // plain [out, in] weight in the precision's element type
   void pack_senti_from_onednn();
@@ -132,6 +137,8 @@ class PackedLinear {
   bool repacked_ = false;
   dnnl::memory weights_mem_, bias_mem_;
   std::unordered_map<std::size_t, Plan> plans_;
+  enum class AnyRows { kUnknown, kYes, kNo } any_rows_state_ = AnyRows::kUnknown;
+  Plan any_rows_;  // its src/dst descriptors name the row count of the last call
   std::vector<uint16_t> bf16_input_;
   std::vector<uint8_t> u8_input_;
   std::vector<float> row_scales_;

@@ -34,6 +34,26 @@ namespace {
 
 using LogitsArray = nb::ndarray<nb::numpy, float, nb::ndim<2>, nb::c_contig>;
 
+// What classify and analyze return: one dict per text and the [n, labels] logits (a NumPy array that
+// owns its buffer), filled batch by batch.
+struct Results {
+  Results(const std::vector<std::string>& labels, std::size_t n)
+      : rows(n), width(labels.size()), logits(new float[std::max<std::size_t>(n * width, 1)]),
+        owner(logits, [](void* p) noexcept { delete[] static_cast<float*>(p); }) {
+    for (const std::string& label : labels) names.emplace_back(label.c_str(), label.size());
+  }
+  void set_logits(std::size_t row, const std::vector<float>& values) {
+    std::copy(values.begin(), values.end(), logits + row * width);
+  }
+  std::pair<nb::list, LogitsArray> finish() { return {results, LogitsArray(logits, {rows, width}, owner)}; }
+
+  std::size_t rows, width;
+  float* logits;
+  nb::capsule owner;
+  std::vector<nb::str> names;
+  nb::list results;
+};
+
 // One input of a batch: a text, or a text and its pair (sentence-pair models).
 struct Input {
   std::string text;
@@ -103,11 +123,8 @@ class Model {
   std::pair<nb::list, LogitsArray> classify(nb::sequence texts, std::size_t batch_size) {
     if (batch_size == 0) throw InvalidInputError("batch_size must be >= 1");
     const std::size_t n = nb::len(texts), labels = classifier_->config().num_labels();
-    std::vector<nb::str> names;
-    for (const std::string& label : classifier_->config().labels) names.emplace_back(label.c_str(), label.size());
-    auto* logits = new float[std::max<std::size_t>(n * labels, 1)];
-    nb::capsule owner(logits, [](void* p) noexcept { delete[] static_cast<float*>(p); });
-    nb::list results;
+    Results out(classifier_->config().labels, n);
+    const std::vector<nb::str>& names = out.names;
     for (std::size_t first = 0; first < n; first += batch_size) {
       const std::size_t last = std::min(n, first + batch_size);
       std::vector<Input> inputs;
@@ -126,11 +143,11 @@ class Model {
         d["label"] = names[p.label_id];
         d["score"] = static_cast<double>(p.score);
         d["scores"] = scores;
-        results.append(d);
-        std::copy(p.logits.begin(), p.logits.end(), logits + (first + k) * labels);
+        out.results.append(d);
+        out.set_logits(first + k, p.logits);
       }
     }
-    return {results, LogitsArray(logits, {n, labels}, owner)};
+    return out.finish();
   }
 
   // Analyses texts[0..n) (explanation, sentences, chunks as asked) in chunks of batch_size texts; returns
@@ -142,12 +159,9 @@ class Model {
     options.explain = explain;
     options.granularity = parse_granularity(granularity);
     options.long_text = parse_long_text(long_text);
-    const std::size_t n = nb::len(texts), labels = classifier_->config().num_labels();
-    std::vector<nb::str> names;
-    for (const std::string& label : classifier_->config().labels) names.emplace_back(label.c_str(), label.size());
-    auto* logits = new float[std::max<std::size_t>(n * labels, 1)];
-    nb::capsule owner(logits, [](void* p) noexcept { delete[] static_cast<float*>(p); });
-    nb::list results;
+    const std::size_t n = nb::len(texts);
+    Results out(classifier_->config().labels, n);
+    const std::vector<nb::str>& names = out.names;
     for (std::size_t first = 0; first < n; first += batch_size) {
       const std::size_t last = std::min(n, first + batch_size);
       std::vector<std::string> inputs;
@@ -165,12 +179,11 @@ class Model {
         analyses = run_analysis(inputs, options, first);
       }
       for (std::size_t k = 0; k < analyses.size(); ++k) {
-        results.append(analysis_result(analyses[k], options, names));
-        const std::vector<float>& row = analyses[k].prediction.logits;
-        std::copy(row.begin(), row.end(), logits + (first + k) * labels);
+        out.results.append(analysis_result(analyses[k], options, names));
+        out.set_logits(first + k, analyses[k].prediction.logits);
       }
     }
-    return {results, LogitsArray(logits, {n, labels}, owner)};
+    return out.finish();
   }
 
   // The model's encoding of one text: tokens and ids, [CLS]/[SEP] included. max_length: None for no

@@ -35,6 +35,9 @@ struct HostInfo {
 };
 
 CpuFeatures detect_cpu_features();
+// /proc/cpuinfo's model name ("unknown" if none). Cheap: unlike detect_host(), it loads no CUDA plugin.
+std::string detect_cpu_model();
+// Everything above; asks the CUDA driver and loads the CUDA plugin when there is one (senti info).
 HostInfo detect_host();
 
 }  // namespace senti

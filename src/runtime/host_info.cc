@@ -11,9 +11,8 @@
 #include "runtime/cuda_info.h"
 
 namespace senti {
-namespace {
 
-std::string read_cpu_model() {
+std::string detect_cpu_model() {
   std::ifstream in("/proc/cpuinfo");
   std::string line;
   while (std::getline(in, line)) {
@@ -24,6 +23,8 @@ std::string read_cpu_model() {
   }
   return "unknown";
 }
+
+namespace {
 
 std::string isa_name(dnnl::cpu_isa isa) {
   switch (isa) {
@@ -88,7 +89,7 @@ void detect_gpus(HostInfo& info) {
 
 HostInfo detect_host() {
   HostInfo info;
-  info.cpu_model = read_cpu_model();
+  info.cpu_model = detect_cpu_model();
   info.logical_cores = std::thread::hardware_concurrency();
   info.features = detect_cpu_features();
   const dnnl_version_t* v = dnnl_version();

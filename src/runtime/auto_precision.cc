@@ -229,14 +229,22 @@ PrecisionChoice choose_cpu_precision(const Checkpoint& checkpoint, const BertTok
 
   // One candidate alive at a time (the process's peak memory is one model, not all of them): built,
   // checked against fp32 on every calibration text, warmed up, timed over rounds, then dropped with the
-  // primitives oneDNN cached for it. About 0.15 s of timing per candidate for a
-  // big model, fewer rounds when one is slow. The winner is built again at the end, into memory handed
+  // primitives oneDNN cached for it. About 0.15 s of timing per candidate for a big model, fewer rounds
+  // when one is slow. The winner is built again at the end, into memory handed
   // back: kept from its measurement, it sat among the others' freed pages and a serve of the default
   // model stayed at 72 MB resident instead of the 54 MB of a plain int8 load.
   std::vector<Candidate> candidates;
   std::vector<float> reference;
+  std::string failed;  // reduced precisions that could not be built here, and why
   for (std::size_t k = 0; k < order.size(); ++k) {
-    Candidate c{order[k], build(order[k]), {}, 0, {}, 0};
+    Candidate c{order[k], nullptr, {}, 0, {}, 0};
+    try {
+      c.backend = build(order[k]);
+    } catch (const std::exception& e) {
+      if (k == 0) throw;  // fp32: nothing to choose from
+      failed += std::string(" ") + cpu::precision_name(order[k]) + " could not be built (" + e.what() + ");";
+      continue;
+    }
     c.backend->forward(all, logits.data());
     c.probabilities = softmax_rows(logits, labels);
     if (reference.empty()) reference = c.probabilities;
@@ -272,8 +280,8 @@ PrecisionChoice choose_cpu_precision(const Checkpoint& checkpoint, const BertTok
   std::ostringstream why;
   const int threads = options.num_threads > 0 ? options.num_threads : omp_get_max_threads();
   why << "auto chose " << cpu::precision_name(win.precision) << " (measured at load, " << threads
-      << (threads == 1 ? " thread" : " threads") << "; batch-1 time of a " << short_probe.num_tokens() << "- and a " << long_probe.num_tokens()
-      << "-token text, median over rounds:";
+      << (threads == 1 ? " thread" : " threads") << "; batch-1 time of a " << short_probe.num_tokens() << "- and a "
+      << long_probe.num_tokens() << "-token text, median over rounds:";
   for (const Candidate& c : candidates) {
     why << " " << cpu::precision_name(c.precision) << " " << ms(c.median);
     if (c.precision != cpu::Precision::kFp32)
@@ -284,6 +292,7 @@ PrecisionChoice choose_cpu_precision(const Checkpoint& checkpoint, const BertTok
   for (cpu::Precision p : {cpu::Precision::kBf16, cpu::Precision::kInt8})
     if (std::find(order.begin(), order.end(), p) == order.end())
       why << " " << cpu::precision_name(p) << " not run by this CPU;";
+  why << failed;
   why << " tolerance " << settings.tolerance << " on " << encodings.size() << " calibration texts; a lower precision "
       << "must be " << format("%.0f", (settings.min_speedup - 1) * 100) << "% faster)";
   const cpu::Precision winner = win.precision;

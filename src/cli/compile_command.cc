@@ -153,10 +153,11 @@ int run_compile(const CompileOptions& options) {
   // Written under a temporary name and renamed at the very end: a compile that fails (bad model, bad
   // calibration file, interrupted) leaves no output file behind, nor replaces an older one.
   TemporaryOutput output(options.output);
-  const CompileSummary s = compile_model(model, output.path(), options.precision);
+  const CompileSummary s = compile_model(model, output.path(), options.precision, options.threads);
   std::cout << fmt::format("compiled {} -> {}: {}, {:.1f} MB, QKV fused, weights packed for oneDNN {} ({:.2f} s)\n",
                            model.string(), options.output, s.precision, static_cast<double>(s.bytes) / 1e6, s.backend,
                            s.pack_seconds);
+  if (options.precision == "auto") std::cout << "precision: " << s.precision_choice << "\n";
   ClassifierOptions classifier_options;
   classifier_options.max_length = options.max_length;
   classifier_options.num_threads = options.threads;

@@ -1,14 +1,18 @@
 #include "runtime/compile.h"
 
+#include <algorithm>
 #include <chrono>
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
+#include <string_view>
 
 #include <nlohmann/json.hpp>
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "model/compiled_file.h"
 #include "model/compiled_model.h"
+#include "runtime/auto_precision.h"
 #include "runtime/cpu/compiled_cpu_model.h"
 #include "runtime/cpu/cpu_model.h"
 #include "senti/checkpoint.h"
@@ -18,7 +22,7 @@
 namespace senti {
 
 CompileSummary compile_model(const std::filesystem::path& model_dir, const std::filesystem::path& output,
-                             const std::string& precision) {
+                             const std::string& precision, int num_threads) {
   const auto start = std::chrono::steady_clock::now();
   const Checkpoint checkpoint = Checkpoint::load(model_dir);
   const BertConfig& config = checkpoint.config();
@@ -32,7 +36,20 @@ CompileSummary compile_model(const std::filesystem::path& model_dir, const std::
   }
 
   const CpuFeatures features = detect_cpu_features();
-  const cpu::Precision p = cpu::parse_precision(precision, features);
+  std::string precision_choice = "asked for " + precision;
+  std::string name = precision;
+  const char* mode = std::getenv("SENTI_AUTO_PRECISION");
+  if (precision == "auto" && (mode == nullptr || std::string_view(mode) != "rule")) {
+    BackendOptions options;
+    options.num_threads = num_threads;
+    PrecisionChoice choice = choose_cpu_precision(
+        checkpoint, tokenizer, std::min(tokenizer.options().model_max_length, config.max_position_embeddings), options,
+        auto_precision_settings_from_env());
+    name = choice.precision;
+    precision_choice = choice.reason;
+  }
+  const cpu::Precision p = cpu::parse_precision(name, features);
+  if (precision == "auto" && name == "auto") precision_choice = std::string("auto by the CPU's features: ") + cpu::precision_name(p);
   if (!cpu::host_supports(p, features)) {
     throw InvalidInputError(std::string("cannot compile for ") + cpu::precision_name(p) +
                             " on this CPU (bf16 needs AVX512-BF16 or AMX-BF16)");
@@ -51,6 +68,7 @@ CompileSummary compile_model(const std::filesystem::path& model_dir, const std::
 
   CompileSummary summary;
   summary.precision = cpu::precision_name(p);
+  summary.precision_choice = precision_choice;
   summary.backend = model.layers.empty() ? "" : model.layers.front().qkv.implementation();
   summary.bytes = std::filesystem::file_size(output);
   summary.pack_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();

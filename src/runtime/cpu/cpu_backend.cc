@@ -6,6 +6,7 @@
 #include <cstring>
 #include <string_view>
 
+#include <malloc.h>
 #include <omp.h>
 
 #include "model/compiled_file.h"
@@ -183,7 +184,13 @@ std::unique_ptr<Backend> make_cpu_backend(const Checkpoint& checkpoint, const Ba
   if (options.num_threads > 0) omp_set_num_threads(options.num_threads);
   dnnl::engine engine(dnnl::engine::kind::cpu, 0);
   cpu::CpuModel model = cpu::pack_checkpoint(engine, checkpoint, precision);
-  return std::make_unique<cpu::CpuBackend>(checkpoint.config(), engine, std::move(model), options);
+  auto backend = std::make_unique<cpu::CpuBackend>(checkpoint.config(), engine, std::move(model), options);
+#ifdef __GLIBC__
+  // Packing freed its temporaries (transposed and quantised copies of every weight); glibc keeps such
+  // freed heap pages resident unless asked to give them back.
+  malloc_trim(0);
+#endif
+  return backend;
 }
 
 }  // namespace senti

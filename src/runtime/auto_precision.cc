@@ -20,6 +20,7 @@
 #include <oneapi/dnnl/dnnl.hpp>
 
 #include "runtime/cpu/precision.h"
+#include "runtime/cpu/softmax.h"
 #include "senti/checkpoint.h"
 #include "senti/host_info.h"
 
@@ -69,23 +70,14 @@ std::string cache_key(const Checkpoint& checkpoint, std::size_t max_length, int 
 
 std::vector<float> softmax_rows(const std::vector<float>& logits, std::size_t labels) {
   std::vector<float> p(logits.size());
-  for (std::size_t r = 0; r * labels < logits.size(); ++r) {
-    const float* x = logits.data() + r * labels;
-    const float m = *std::max_element(x, x + labels);
-    float sum = 0;
-    for (std::size_t j = 0; j < labels; ++j) sum += (p[r * labels + j] = std::exp(x[j] - m));
-    for (std::size_t j = 0; j < labels; ++j) p[r * labels + j] /= sum;
-  }
+  for (std::size_t r = 0; r * labels < logits.size(); ++r)
+    cpu::softmax(logits.data() + r * labels, labels, p.data() + r * labels);
   return p;
 }
 
 PackedBatch pack(const std::vector<Encoding>& encodings) {
   PackedBatch batch;
-  for (const Encoding& e : encodings) {
-    batch.input_ids.insert(batch.input_ids.end(), e.input_ids.begin(), e.input_ids.end());
-    batch.token_type_ids.insert(batch.token_type_ids.end(), e.token_type_ids.begin(), e.token_type_ids.end());
-    batch.offsets.push_back(batch.input_ids.size());
-  }
+  for (const Encoding& e : encodings) batch.append(e.input_ids, e.token_type_ids);
   return batch;
 }
 
@@ -148,7 +140,10 @@ std::string ms(double seconds) { return format("%.3f ms", seconds * 1e3); }
 AutoPrecisionSettings auto_precision_settings_from_env() {
   AutoPrecisionSettings s;
   if (const char* t = env("SENTI_AUTO_PRECISION_TOLERANCE")) s.tolerance = std::strtod(t, nullptr);
-  if (const char* mode = env("SENTI_AUTO_PRECISION")) s.use_cache = std::string(mode) != "measure";
+  if (const char* mode = env("SENTI_AUTO_PRECISION")) {
+    s.use_cache = std::string(mode) != "measure";
+    s.measure = std::string(mode) != "rule";
+  }
   if (const char* dir = env("SENTI_CACHE_DIR"))
     s.cache_dir = dir;
   else if (const char* xdg = env("XDG_CACHE_HOME"))

@@ -34,6 +34,9 @@ struct AutoPrecisionSettings {
   // no cache. SENTI_AUTO_PRECISION=measure ignores a cached choice (and replaces it).
   std::filesystem::path cache_dir;
   bool use_cache = true;
+  // false with SENTI_AUTO_PRECISION=rule: "auto" picks by the CPU's features alone (resolve_auto_precision),
+  // nothing is measured. Read by the callers (Classifier::load, compile_model).
+  bool measure = true;
 };
 
 // The settings from the environment (see AutoPrecisionSettings).

@@ -17,6 +17,13 @@ struct PackedBatch {
   std::vector<int32_t> token_type_ids;
   std::vector<std::size_t> offsets{0};
 
+  // Lays one more sequence after the others.
+  void append(const std::vector<int32_t>& ids, const std::vector<int32_t>& type_ids) {
+    input_ids.insert(input_ids.end(), ids.begin(), ids.end());
+    token_type_ids.insert(token_type_ids.end(), type_ids.begin(), type_ids.end());
+    offsets.push_back(input_ids.size());
+  }
+
   std::size_t num_sequences() const { return offsets.size() - 1; }
   std::size_t num_tokens() const { return input_ids.size(); }
   std::size_t length(std::size_t i) const { return offsets[i + 1] - offsets[i]; }

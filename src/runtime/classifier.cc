@@ -2,9 +2,7 @@
 
 #include <algorithm>
 #include <optional>
-#include <cstdlib>
 #include <string>
-#include <string_view>
 
 #include "model/compiled_file.h"
 #include "model/compiled_model.h"
@@ -105,10 +103,10 @@ Classifier Classifier::load(const std::filesystem::path& model_path, const Class
   classifier.state_ =
       std::unique_ptr<State>(new State{std::move(checkpoint), config, std::move(tokenizer), nullptr, "cpu", ""});
   State& state = *classifier.state_;
-  const char* mode = std::getenv("SENTI_AUTO_PRECISION");
-  if (options.precision == "auto" && (mode == nullptr || std::string_view(mode) != "rule")) {
+  const AutoPrecisionSettings auto_settings = auto_precision_settings_from_env();
+  if (options.precision == "auto" && auto_settings.measure) {
     PrecisionChoice choice = choose_cpu_precision(*state.checkpoint, state.tokenizer, classifier.max_length_,
-                                                  backend_options, auto_precision_settings_from_env());
+                                                  backend_options, auto_settings);
     state.backend = std::move(choice.backend);
     state.precision_choice = std::move(choice.reason);
   } else {
@@ -164,9 +162,7 @@ std::vector<Prediction> Classifier::classify(const std::vector<Encoding>& encodi
     while (next < encodings.size() &&
            (next == first || batch.num_tokens() + encodings[next].input_ids.size() <= max_tokens)) {
       const Encoding& e = encodings[next++];
-      batch.input_ids.insert(batch.input_ids.end(), e.input_ids.begin(), e.input_ids.end());
-      batch.token_type_ids.insert(batch.token_type_ids.end(), e.token_type_ids.begin(), e.token_type_ids.end());
-      batch.offsets.push_back(batch.input_ids.size());
+      batch.append(e.input_ids, e.token_type_ids);
     }
     logits.assign(batch.num_sequences() * labels, 0.f);
     state_->backend->forward(batch, logits.data());

@@ -2,10 +2,8 @@
 
 #include <algorithm>
 #include <chrono>
-#include <cstdlib>
 #include <fstream>
 #include <sstream>
-#include <string_view>
 
 #include <nlohmann/json.hpp>
 #include <oneapi/dnnl/dnnl.hpp>
@@ -38,13 +36,13 @@ CompileSummary compile_model(const std::filesystem::path& model_dir, const std::
   const CpuFeatures features = detect_cpu_features();
   std::string precision_choice = "asked for " + precision;
   std::string name = precision;
-  const char* mode = std::getenv("SENTI_AUTO_PRECISION");
-  if (precision == "auto" && (mode == nullptr || std::string_view(mode) != "rule")) {
+  const AutoPrecisionSettings auto_settings = auto_precision_settings_from_env();
+  if (precision == "auto" && auto_settings.measure) {
     BackendOptions options;
     options.num_threads = num_threads;
     PrecisionChoice choice = choose_cpu_precision(
         checkpoint, tokenizer, std::min(tokenizer.options().model_max_length, config.max_position_embeddings), options,
-        auto_precision_settings_from_env());
+        auto_settings);
     name = choice.precision;
     precision_choice = choice.reason;
   }

@@ -52,12 +52,21 @@ std::size_t files_in(const std::filesystem::path& dir) {
   return n;
 }
 
-TEST(AutoPrecision, MeasuresEveryPrecisionTheHostRunsAndSaysWhy) {
-  test::TempDir cache("auto-precision");
-  Loaded m = load_tiny();
+// Each test: the tiny checkpoint and settings that cache in a folder of its own.
+class AutoPrecision : public ::testing::Test {
+ protected:
+  AutoPrecision() : m(load_tiny()) { settings.cache_dir = cache.path(); }
+  PrecisionChoice choose(const BackendOptions& options = one_thread()) {
+    return choose_cpu_precision(m.checkpoint, m.tokenizer, 128, options, settings);
+  }
+
+  test::TempDir cache{"auto-precision"};
+  Loaded m;
   AutoPrecisionSettings settings;
-  settings.cache_dir = cache.path();
-  const PrecisionChoice choice = choose_cpu_precision(m.checkpoint, m.tokenizer, 128, one_thread(), settings);
+};
+
+TEST_F(AutoPrecision, MeasuresEveryPrecisionTheHostRunsAndSaysWhy) {
+  const PrecisionChoice choice = choose();
   ASSERT_NE(choice.backend, nullptr);
   EXPECT_FALSE(choice.from_cache);
   EXPECT_TRUE(host_precisions().count(choice.precision)) << choice.precision;
@@ -71,36 +80,24 @@ TEST(AutoPrecision, MeasuresEveryPrecisionTheHostRunsAndSaysWhy) {
   std::printf("%s\n", choice.reason.c_str());
 }
 
-TEST(AutoPrecision, APrecisionOutsideTheToleranceIsNeverChosen) {
-  test::TempDir cache("auto-precision");
-  Loaded m = load_tiny();
-  AutoPrecisionSettings settings;
-  settings.cache_dir = cache.path();
+TEST_F(AutoPrecision, APrecisionOutsideTheToleranceIsNeverChosen) {
   settings.tolerance = -1;  // no reduced precision can be within it
-  const PrecisionChoice choice = choose_cpu_precision(m.checkpoint, m.tokenizer, 128, one_thread(), settings);
+  const PrecisionChoice choice = choose();
   EXPECT_EQ(choice.precision, "fp32");
   if (host_precisions().size() > 1) {
     EXPECT_NE(choice.reason.find("over the tolerance: not accurate enough"), std::string::npos) << choice.reason;
   }
 }
 
-TEST(AutoPrecision, TheMorePreciseOneWinsWhenTheSpeedupIsTooSmall) {
-  test::TempDir cache("auto-precision");
-  Loaded m = load_tiny();
-  AutoPrecisionSettings settings;
-  settings.cache_dir = cache.path();
+TEST_F(AutoPrecision, TheMorePreciseOneWinsWhenTheSpeedupIsTooSmall) {
   settings.min_speedup = 1e9;  // no precision is a billion times faster than fp32
-  const PrecisionChoice choice = choose_cpu_precision(m.checkpoint, m.tokenizer, 128, one_thread(), settings);
+  const PrecisionChoice choice = choose();
   EXPECT_EQ(choice.precision, "fp32") << choice.reason;
 }
 
-TEST(AutoPrecision, TheChoiceIsCachedPerModelHostAndThreads) {
-  test::TempDir cache("auto-precision");
-  Loaded m = load_tiny();
-  AutoPrecisionSettings settings;
-  settings.cache_dir = cache.path();
-  const PrecisionChoice first = choose_cpu_precision(m.checkpoint, m.tokenizer, 128, one_thread(), settings);
-  const PrecisionChoice again = choose_cpu_precision(m.checkpoint, m.tokenizer, 128, one_thread(), settings);
+TEST_F(AutoPrecision, TheChoiceIsCachedPerModelHostAndThreads) {
+  const PrecisionChoice first = choose();
+  const PrecisionChoice again = choose();
   EXPECT_TRUE(again.from_cache);
   EXPECT_EQ(again.precision, first.precision);
   EXPECT_EQ(again.reason.rfind(first.reason + " [cached in " + cache.path().string(), 0), 0u) << again.reason;
@@ -108,40 +105,33 @@ TEST(AutoPrecision, TheChoiceIsCachedPerModelHostAndThreads) {
 
   BackendOptions two = one_thread();
   two.num_threads = 2;  // another thread count is measured on its own
-  EXPECT_FALSE(choose_cpu_precision(m.checkpoint, m.tokenizer, 128, two, settings).from_cache);
+  EXPECT_FALSE(choose(two).from_cache);
   EXPECT_EQ(files_in(cache.path()), 2u);
 
   settings.use_cache = false;  // SENTI_AUTO_PRECISION=measure
-  EXPECT_FALSE(choose_cpu_precision(m.checkpoint, m.tokenizer, 128, one_thread(), settings).from_cache);
+  EXPECT_FALSE(choose().from_cache);
 }
 
-TEST(AutoPrecision, ACorruptOrForeignCacheFileIsMeasuredAgain) {
-  test::TempDir cache("auto-precision");
-  Loaded m = load_tiny();
-  AutoPrecisionSettings settings;
-  settings.cache_dir = cache.path();
-  choose_cpu_precision(m.checkpoint, m.tokenizer, 128, one_thread(), settings);
+TEST_F(AutoPrecision, ACorruptOrForeignCacheFileIsMeasuredAgain) {
+  choose();
   const auto file = std::filesystem::directory_iterator(cache.path())->path();
   for (const std::string& content : {std::string("{not json"), std::string(R"({"precision": "fp64", "reason": "x"})"),
                                      std::string(R"({"precision": 3})")}) {
     std::ofstream(file) << content;
-    const PrecisionChoice choice = choose_cpu_precision(m.checkpoint, m.tokenizer, 128, one_thread(), settings);
+    const PrecisionChoice choice = choose();
     EXPECT_FALSE(choice.from_cache) << content;
     EXPECT_TRUE(host_precisions().count(choice.precision));
   }
 }
 
-TEST(AutoPrecision, AnUnwritableCacheDirectoryOnlyCostsTheCache) {
-  Loaded m = load_tiny();
-  AutoPrecisionSettings settings;
+TEST_F(AutoPrecision, AnUnwritableCacheDirectoryOnlyCostsTheCache) {
   settings.cache_dir = "/proc/senti-no-such-dir";
-  const PrecisionChoice choice = choose_cpu_precision(m.checkpoint, m.tokenizer, 128, one_thread(), settings);
+  const PrecisionChoice choice = choose();
   EXPECT_NE(choice.backend, nullptr);
-  EXPECT_FALSE(choose_cpu_precision(m.checkpoint, m.tokenizer, 128, one_thread(), settings).from_cache);
+  EXPECT_FALSE(choose().from_cache);
 }
 
-TEST(AutoPrecision, TheClassifierReportsItsChoice) {
-  test::TempDir cache("auto-precision");
+TEST_F(AutoPrecision, TheClassifierReportsItsChoice) {
   ::setenv("SENTI_CACHE_DIR", cache.path().c_str(), 1);
   ClassifierOptions options;
   options.num_threads = 1;

@@ -7,6 +7,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <limits>
 #include <map>
 #include <memory>
 
@@ -97,9 +98,12 @@ float margin(const std::vector<float>& v) {
 }
 
 // Whether a text's logits in a batch must equal its logits alone bit for bit: the model's encoder
-// matmuls (in `p`) and its fp32 head each run one kernel whatever the row count, or exact sums.
+// matmuls (in `p`) run one kernel whatever the row count, or exact sums (int8), and its fp32 head
+// runs senti's kernel for every row count (CpuBackend: wherever senti's fp32 kernel is enabled).
 bool batch_is_exact(cpu::Precision p) {
-  const bool encoder = p == cpu::Precision::kInt8 || cpu::senti_kernel_enabled(p);
+  const bool one_kernel = cpu::senti_kernel_enabled(p) &&
+                          cpu::default_senti_max_rows(p) == std::numeric_limits<std::size_t>::max();
+  const bool encoder = p == cpu::Precision::kInt8 || one_kernel;
   return encoder && cpu::senti_kernel_enabled(cpu::Precision::kFp32);
 }
 

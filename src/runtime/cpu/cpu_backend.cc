@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdlib>
 #include <cstring>
+#include <limits>
 #include <string_view>
 
 #include <malloc.h>
@@ -36,6 +37,10 @@ CpuBackend::CpuBackend(const BertConfig& config, dnnl::engine engine, CpuModel m
         linear->prepare(rows);
   }
   for (auto& linear : model_.head) linear.prepare(1);
+  // The head (pooler, classifier: one row per text) runs one kernel whatever the batch size, so a
+  // text's logits never depend on its batch (senti's where it has one, which is also the faster at
+  // these row counts).
+  for (auto& linear : model_.head) linear.set_senti_max_rows(std::numeric_limits<std::size_t>::max());
   choose_senti_rows();
   // Layers that run senti's kernel for every row count never read their oneDNN-layout weights.
   for (auto& layer : model_.layers)
@@ -51,7 +56,7 @@ CpuBackend::CpuBackend(const BertConfig& config, dnnl::engine engine, CpuModel m
 // machine): calls up to the largest row count at which senti's was the faster go to senti's kernel.
 // Not the default: on a loaded machine the measured crossover swung from 8 to 128 rows between two
 // loads, and a backend whose kernel choice (hence name) changes from load to load is hard to reason
-// about; the default is the documented rule kDefaultSentiMaxRows (packed_linear.h).
+// about; the default is the documented rule default_senti_max_rows (packed_linear.h).
 void CpuBackend::choose_senti_rows() {
   if (model_.layers.empty() || !model_.layers.front().qkv.has_senti_kernel()) return;
   const char* mode = std::getenv("SENTI_GEMM_ROWS");

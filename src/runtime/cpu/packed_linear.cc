@@ -137,29 +137,29 @@ bool senti_kernel_enabled(Precision precision) {
     case Precision::kInt8: return v == "senti" || !(f.amx_int8 && f.os_amx);
     case Precision::kBf16:
       return gemm_isa(GemmType::kBf16) == GemmIsa::kAvx512Bf16 && (v == "senti" || !(f.amx_bf16 && f.os_amx));
-    // fp32 stays on oneDNN for every row count unless SENTI_GEMM=senti asks for senti's kernel (bit-exact
-    // batch == single): on the AVX2 host measured, senti's fp32 kernel is 0.4-0.97x oneDNN at 16-256 rows
-    // (senti_kernel_bench), and a short text already gives 16-32 rows. One backend for all row counts
-    // either way, so batch and single agree within rounding (1e-4 in precision_test).
-    case Precision::kFp32: return v == "senti";
+    // fp32: senti's 256-bit kernel for small row counts on AVX2 hosts (senti_kernel_mixes_with_onednn);
+    // on AVX-512 hosts oneDNN's for every row count unless SENTI_GEMM=senti (senti's 512-bit fp32
+    // kernel has not been measured against oneDNN's brgemm there).
+    case Precision::kFp32: return v == "senti" || gemm_isa(GemmType::kFp32) == GemmIsa::kAvx2;
   }
   return false;
 }
 
-bool senti_kernel_mixes_with_onednn(Precision precision) { return precision == Precision::kInt8; }
-
-namespace {
-
-std::size_t default_senti_max_rows(Precision precision) {
-  if (!senti_kernel_mixes_with_onednn(precision)) return std::numeric_limits<std::size_t>::max();
-  const char* forced = std::getenv("SENTI_GEMM");
-  if (forced != nullptr && std::string_view(forced) == "senti") return std::numeric_limits<std::size_t>::max();
-  if (const char* rows = std::getenv("SENTI_GEMM_ROWS"); rows != nullptr && *rows >= '0' && *rows <= '9')
-    return std::strtoul(rows, nullptr, 10);
-  return kDefaultSentiMaxRows;
+bool senti_kernel_mixes_with_onednn(Precision precision) {
+  return precision == Precision::kInt8 ||
+         (precision == Precision::kFp32 && gemm_isa(GemmType::kFp32) == GemmIsa::kAvx2);
 }
 
-}  // namespace
+std::size_t default_senti_max_rows(Precision precision) {
+  constexpr std::size_t kUnlimited = std::numeric_limits<std::size_t>::max();
+  if (!senti_kernel_mixes_with_onednn(precision)) return kUnlimited;
+  const char* forced = std::getenv("SENTI_GEMM");
+  if (forced != nullptr && std::string_view(forced) == "senti") return kUnlimited;
+  if (const char* rows = std::getenv("SENTI_GEMM_ROWS"); rows != nullptr && *rows >= '0' && *rows <= '9')
+    return std::strtoul(rows, nullptr, 10);
+  if (precision == Precision::kFp32) return kAvx2Fp32SentiMaxRows;
+  return gemm_isa(GemmType::kInt8) == GemmIsa::kAvx2 ? kAvx2Int8SentiMaxRows : kDefaultSentiMaxRows;
+}
 
 AlignedBytes::AlignedBytes(std::size_t size) : size_(size) {
   const std::size_t rounded = (size + 63) / 64 * 64;

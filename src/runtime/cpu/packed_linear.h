@@ -1,7 +1,8 @@
 // y = act(x · Wᵀ + b) with W packed once (at load), in fp32, bf16 or int8, on oneDNN matmul (W in
 // the blocked layout the host's oneDNN kernel picks: format_tag::any + reorder) and senti's own kernel
-// (gemm_kernels.h, W also in its panel layout; senti_kernel_enabled): fp32 and bf16 on one of the two
-// for every row count, int8 on senti's for small row counts (senti_kernel_mixes_with_onednn):
+// (gemm_kernels.h, W also in its panel layout; senti_kernel_enabled): bf16 on one of the two for
+// every row count, int8 (and fp32 on AVX2 hosts) on senti's for small row counts
+// (senti_kernel_mixes_with_onednn):
 // - bf16: weights bf16, activations converted to bf16 per call, fp32 accumulation and output;
 // - int8: weights s8 with one symmetric scale per output channel; activations quantised per token
 //   (symmetric, u8 with zero point 128) on every call, so a text's result never depends on the
@@ -48,16 +49,24 @@ class AlignedBytes {
 // AMX hosts for int8/bf16 (oneDNN's AMX brgemm) unless SENTI_GEMM=senti. SENTI_GEMM=onednn turns it off.
 bool senti_kernel_enabled(Precision precision);
 // Whether calls of different row counts may go to different kernels (senti's for few rows, oneDNN's
-// for many) without a row's result depending on the other rows of its call: only int8, whose sums
-// are exact s32 on both kernels, with one shared epilogue. fp32 and bf16 sums are rounded in each
-// kernel's own order (oneDNN's also depends on the row count: K blocking, gemv at one row), so a
-// layer with senti's fp32/bf16 kernel runs it for every row count (batch == single, bit for bit).
+// for many): int8, whose sums are exact s32 on both kernels with one shared epilogue, so a row's
+// result never depends on the other rows of its call; and fp32 where senti's fp32 kernel is the
+// 256-bit one (AVX2 hosts), whose rounding then differs from oneDNN's in the last bits (batch and
+// single agree within rounding, as with oneDNN alone, whose sums also depend on the row count).
+// bf16, and fp32 on AVX-512 hosts, run one kernel for every row count.
 bool senti_kernel_mixes_with_onednn(Precision precision);
-// int8 calls of at most this many rows go to senti's kernel, larger ones to oneDNN: the rule from
-// the AVX2 host measured (senti_kernel_bench, int8: 9x at 1 row, 1.0-1.5x at 18 rows, 0.7x at 64).
+// Calls of at most this many rows go to senti's kernel, larger ones to oneDNN's (where the
+// precision mixes; else unlimited). Rules from the AVX2 host measured (rbt3 at batch 1, weights
+// streamed from DRAM as in serving, and senti_kernel_bench): int8 on kAvx2 up to 64 rows (senti's
+// 1.44x oneDNN's on the seed sentences, 1.14x at 32 rows, 1.0x at 64-128, 0.85x at 256+), fp32 on
+// kAvx2 up to 32 rows (1.3x on the seed sentences, 1.0x at 32, 0.72-0.87x from 128); int8 on the
+// other ISAs up to 16 rows (not measured since the weight prefetch: gemm_kernels.cc).
 // SENTI_GEMM_ROWS=N sets it, SENTI_GEMM_ROWS=measure measures it at load (CpuBackend),
-// SENTI_GEMM=senti makes it unlimited. fp32 and bf16 ignore it (see above).
+// SENTI_GEMM=senti makes it unlimited.
+std::size_t default_senti_max_rows(Precision precision);
 inline constexpr std::size_t kDefaultSentiMaxRows = 16;
+inline constexpr std::size_t kAvx2Int8SentiMaxRows = 64;
+inline constexpr std::size_t kAvx2Fp32SentiMaxRows = 32;
 
 // The packed form of one linear layer: what senti compile stores and what PackedLinear runs.
 struct PackedLinearData {

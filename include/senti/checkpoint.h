@@ -64,6 +64,10 @@ class Checkpoint {
   const BertConfig& config() const { return config_; }
   const BertWeights& weights() const { return weights_; }
   const std::string& weights_file() const { return weights_file_; }  // file name it read
+  // Once a backend has packed its own copies of the weights: takes the weights file's pages read so
+  // far out of the process's resident set (the CPU backend still reads the embeddings and norms in
+  // place: their pages come back as they are read). Changes no value.
+  void drop_resident_pages() const noexcept;
 
   Checkpoint(Checkpoint&&) noexcept;
   Checkpoint& operator=(Checkpoint&&) noexcept;

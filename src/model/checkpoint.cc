@@ -33,6 +33,11 @@ Checkpoint::Checkpoint(Checkpoint&&) noexcept = default;
 Checkpoint& Checkpoint::operator=(Checkpoint&&) noexcept = default;
 Checkpoint::~Checkpoint() = default;
 
+void Checkpoint::drop_resident_pages() const noexcept {
+  if (storage_ == nullptr) return;
+  for (const model::MappedFile& file : storage_->weights_files) file.drop_resident_pages();
+}
+
 namespace {
 
 using model::DType;

@@ -102,6 +102,12 @@ MappedFile& MappedFile::operator=(MappedFile&& other) noexcept {
 
 MappedFile::~MappedFile() { release(); }
 
+void MappedFile::drop_resident_pages() const noexcept {
+  // A private, read-only file mapping that was never written: dropping its pages loses nothing, a
+  // later read maps them again from the page cache. (Under ASan the file is in the heap: kept.)
+  if (data_ != nullptr && !kReadIntoHeap) ::madvise(const_cast<std::byte*>(data_), size_, MADV_DONTNEED);
+}
+
 void MappedFile::release() noexcept {
   if (data_ != nullptr) {
     if (kReadIntoHeap) {

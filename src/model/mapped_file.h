@@ -21,6 +21,9 @@ class MappedFile {
   std::size_t size() const { return size_; }
   std::span<const std::byte> bytes() const { return {data_, size_}; }
   const std::filesystem::path& path() const { return path_; }
+  // Takes the pages read so far out of this process's resident set (they stay in the page cache; the
+  // next read of one maps it again). For a file whose contents were copied elsewhere.
+  void drop_resident_pages() const noexcept;
 
  private:
   void release() noexcept;

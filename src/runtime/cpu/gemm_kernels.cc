@@ -56,8 +56,9 @@ int32_t load_group(const std::byte* p) {
 // followed in memory by the next one the same thread reads (the panel's next K block, or its next
 // panel), so every tile of a chunk prefetches an equal share of those bytes, at most one line per K
 // step: the stream overlaps the whole chunk's arithmetic. Measured on the AVX2 host (rbt3, the seed
-// sentences at batch 1, 1 thread, senti's kernels for every call): int8 13.3 -> 7.4 ms, fp32 40 ->
-// 23 ms. A prefetch never faults and changes no result; SENTI_GEMM_PREFETCH=0 turns it off (A/B runs).
+// sentences at batch 1, 1 thread, senti's kernels for every call, medians of 4 alternating runs):
+// int8 12.6 -> 8.8 ms, fp32 30.8 -> 18.4 ms. A prefetch never faults and changes no result;
+// SENTI_GEMM_PREFETCH=0 turns it off (A/B runs).
 const bool g_prefetch_weights = [] {
   const char* v = std::getenv("SENTI_GEMM_PREFETCH");
   return v == nullptr || std::string_view(v) != "0";

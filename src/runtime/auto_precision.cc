@@ -60,7 +60,7 @@ std::string cache_key(const Checkpoint& checkpoint, std::size_t max_length, int 
                     f.amx_bf16, f.amx_int8, f.os_avx512, f.os_amx})
     h = fnv1a(h, flag ? "1" : "0");
   h = fnv1a(h, format("%d/%zu/%g", threads, max_length, tolerance));
-  for (const char* name : {"SENTI_MAX_ISA", "SENTI_GEMM", "SENTI_GEMM_ROWS", "SENTI_ATTENTION"})
+  for (const char* name : {"SENTI_MAX_ISA", "SENTI_GEMM", "SENTI_GEMM_ROWS", "SENTI_GEMM_PREFETCH", "SENTI_ATTENTION"})
     h = fnv1a(h, env(name) ? env(name) : "-");
 #ifdef SENTI_BUILD_ID
   h = fnv1a(h, SENTI_BUILD_ID);

@@ -1,6 +1,7 @@
 // senti info: the health check to run first — CPU, ISA features, oneDNN, GPUs.
 #include <chrono>
 #include <iostream>
+#include <limits>
 #include <memory>
 #include <string>
 #include <tuple>
@@ -32,8 +33,11 @@ std::vector<std::pair<std::string, std::string>> matmul_kernels() {
                                               std::tuple{"fp32", Precision::kFp32, GemmType::kFp32}}) {
     const std::string senti = cpu::gemm_kernel_name(type, cpu::gemm_isa(type));
     std::string kernels = "oneDNN";
-    if (cpu::senti_kernel_enabled(precision))
-      kernels = senti + " for small batches (SENTI_GEMM_ROWS), else oneDNN";
+    const std::size_t rows = cpu::default_senti_max_rows(precision);
+    if (cpu::senti_kernel_enabled(precision) && rows == std::numeric_limits<std::size_t>::max())
+      kernels = senti + " for every row count";
+    else if (cpu::senti_kernel_enabled(precision) && rows > 0)
+      kernels = senti + " up to " + std::to_string(rows) + " rows (SENTI_GEMM_ROWS), then oneDNN";
     else if (!cpu::gemm_self_check(type))
       kernels = "oneDNN (" + senti + " failed its self-check)";
     out.emplace_back(name, kernels);

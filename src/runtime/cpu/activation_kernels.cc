@@ -96,8 +96,52 @@ SENTI_KERNEL_TARGET_AVX512 void quantize_avx512(const float* x, std::size_t rows
   }
 }
 #pragma GCC diagnostic pop
+// Eight values: max(v, lo) makes a NaN product lo (-127), as std::max(-127.f, NaN) does.
+SENTI_KERNEL_TARGET_AVX2 SENTI_ALWAYS_INLINE __m256i quantize8_avx2(const float* p, __m256 inv, __m256 lo, __m256 hi,
+                                                                   __m256 offset) {
+  return _mm256_cvttps_epi32(
+      _mm256_add_ps(_mm256_min_ps(_mm256_max_ps(_mm256_mul_ps(_mm256_loadu_ps(p), inv), lo), hi), offset));
+}
+
+// Explicit intrinsics for AVX2 too: GCC 12 also left quantize_body's second loop scalar there (one
+// vcvttss2si and one byte store per element: 8.5% of the default model's int8 forward at batch 1).
+// The same arithmetic as quantize_body in the same order (max|x| ignoring NaN, x * inv, clamp with a
+// NaN going to -127, + 128.5, truncate), so the result is identical to the scalar reference's.
 SENTI_KERNEL_TARGET_AVX2 void quantize_avx2(const float* x, std::size_t rows, std::size_t cols, uint8_t* q, float* s) {
-  quantize_body(x, rows, cols, q, s);
+  const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+  const __m256 lo = _mm256_set1_ps(-127.f), hi = _mm256_set1_ps(127.f), offset = _mm256_set1_ps(128.5f);
+  const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
+  for (std::size_t r = 0; r < rows; ++r) {
+    const float* row = x + r * cols;
+    __m256 vmax = _mm256_setzero_ps();
+    std::size_t c = 0;
+    // max_ps returns its second operand when either is NaN: a NaN element leaves the maximum as it
+    // was, as std::max(amax, NaN) does.
+    for (; c + 8 <= cols; c += 8) vmax = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(row + c), abs_mask), vmax);
+    alignas(32) float lanes[8];
+    _mm256_store_ps(lanes, vmax);
+    float amax = 0.f;
+    for (float v : lanes) amax = std::max(amax, v);
+    for (; c < cols; ++c) amax = std::max(amax, std::fabs(row[c]));
+    s[r] = amax > 0.f ? amax / 127.f : 1.f;
+    const float inv_scalar = amax > 0.f ? 127.f / amax : 0.f;
+    const __m256 inv = _mm256_set1_ps(inv_scalar);
+    uint8_t* out = q + r * cols;
+    for (c = 0; c + 32 <= cols; c += 32) {
+      // Values are in [1, 255]: the signed 32 -> 16 and unsigned 16 -> 8 packs never saturate; they
+      // interleave 128-bit lanes, which the permutation puts back in order.
+      const __m256i ab = _mm256_packs_epi32(quantize8_avx2(row + c, inv, lo, hi, offset),
+                                            quantize8_avx2(row + c + 8, inv, lo, hi, offset));
+      const __m256i cd = _mm256_packs_epi32(quantize8_avx2(row + c + 16, inv, lo, hi, offset),
+                                            quantize8_avx2(row + c + 24, inv, lo, hi, offset));
+      _mm256_storeu_si256(reinterpret_cast<__m256i*>(out + c),
+                          _mm256_permutevar8x32_epi32(_mm256_packus_epi16(ab, cd), order));
+    }
+    for (; c < cols; ++c) {
+      const float v = std::min(127.f, std::max(-127.f, row[c] * inv_scalar)) + 128.5f;
+      out[c] = static_cast<uint8_t>(static_cast<int32_t>(v));
+    }
+  }
 }
 void quantize_scalar(const float* x, std::size_t rows, std::size_t cols, uint8_t* q, float* s) {
   quantize_body(x, rows, cols, q, s);
@@ -141,7 +185,11 @@ void to_bf16(const float* x, std::size_t n, uint16_t* out) {
 }
 
 void quantize_rows_u8(const float* x, std::size_t rows, std::size_t cols, uint8_t* q, float* row_scales) {
-  const KernelIsa isa = kernel_isa();
+  quantize_rows_u8(kernel_isa(), x, rows, cols, q, row_scales);
+}
+
+void quantize_rows_u8(KernelIsa isa, const float* x, std::size_t rows, std::size_t cols, uint8_t* q,
+                      float* row_scales) {
   for_row_blocks(rows, cols, [&](std::size_t first, std::size_t count) {
     const float* src = x + first * cols;
     uint8_t* dst = q + first * cols;

@@ -6,6 +6,8 @@
 #include <cstddef>
 #include <cstdint>
 
+#include "runtime/cpu/kernel_isa.h"
+
 namespace senti::cpu {
 
 // fp32 -> bf16, round to nearest even.
@@ -14,6 +16,9 @@ void to_bf16(const float* x, std::size_t n, uint16_t* out);
 // Symmetric per-row (per-token) quantisation, stored as u8 with a fixed zero point of 128 (VNNI
 // multiplies u8 by s8): q = round(x / scale) + 128, scale = max|x_row| / 127.
 void quantize_rows_u8(const float* x, std::size_t rows, std::size_t cols, uint8_t* q, float* row_scales);
+// The same on the given ISA's kernel (the host must run it): tests compare each with kScalar.
+void quantize_rows_u8(KernelIsa isa, const float* x, std::size_t rows, std::size_t cols, uint8_t* q,
+                      float* row_scales);
 
 // y[r, c] = act(fma(fma(float(acc[r, c]), scale[c], compensation[c]), row_scales[r], bias[c])), act =
 // GELU (erf) when gelu is set: two fused multiply-adds, the arithmetic of senti's int8 GEMM epilogue

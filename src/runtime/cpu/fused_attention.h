@@ -6,6 +6,8 @@
 
 #include <cstddef>
 
+#include "runtime/cpu/kernel_isa.h"
+
 namespace senti::cpu {
 
 // qkv: [tokens, 3 * heads * head_dim] rows laid out q | k | v; context: [tokens, heads * head_dim].
@@ -14,5 +16,8 @@ namespace senti::cpu {
 // needs no other); the other context rows are left as they were.
 void fused_attention(const float* qkv, const std::size_t* offsets, std::size_t num_sequences, std::size_t heads,
                      std::size_t head_dim, float* context, bool first_query_only = false);
+// The same on the given ISA's kernels (the host must run it): tests compare each with kScalar.
+void fused_attention(KernelIsa isa, const float* qkv, const std::size_t* offsets, std::size_t num_sequences,
+                     std::size_t heads, std::size_t head_dim, float* context, bool first_query_only = false);
 
 }  // namespace senti::cpu

@@ -75,17 +75,14 @@ class ChunkPrefetch {
  public:
   // The chunk of panel `panel` (group stride group_bytes) over ks, read by `tiles` tiles; the next
   // chunk is the panel's next K block, else (when p0 + kPanel < n_end) the next panel's first one.
-  ChunkPrefetch(const std::byte* panel, std::size_t group_bytes, KRange ks, std::size_t groups, std::size_t kblock,
-                std::size_t p0, std::size_t n_end, std::size_t np, std::size_t tiles)
+  ChunkPrefetch(const std::byte* panel, std::size_t group_bytes, KRange ks, std::size_t groups, std::size_t p0,
+                std::size_t n_end, std::size_t np, std::size_t tiles)
       : next_(panel + ks.end * group_bytes), steps_(ks.end - ks.begin) {
     std::size_t bytes = 0;
-    if (!g_prefetch_weights) {
-      bytes = 0;
-    } else if (ks.end < groups) {
-      bytes = std::min(kblock, groups - ks.end) * group_bytes;
-    } else if (p0 + kPanel < n_end) {
-      bytes = std::min(kblock, groups) * std::min(kPanel, np - p0 - kPanel) * 4;
-    }
+    if (g_prefetch_weights && ks.end < groups)
+      bytes = std::min(kKBlockGroups, groups - ks.end) * group_bytes;
+    else if (g_prefetch_weights && p0 + kPanel < n_end)
+      bytes = std::min(kKBlockGroups, groups) * std::min(kPanel, np - p0 - kPanel) * 4;
     lines_ = (bytes + 63) / 64;
     per_tile_ = tiles == 0 ? 0 : std::min(steps_, (lines_ + tiles - 1) / tiles);
   }
@@ -264,7 +261,7 @@ SENTI_GEMM_TARGET_512 void driver512(const GemmArgs& g, std::size_t n_begin, std
       const std::byte* w = packed + p0 * groups * 4;
       for (std::size_t k0 = 0; k0 < groups; k0 += kKBlockGroups) {
         const KRange ks{k0, std::min(groups, k0 + kKBlockGroups), k0 == 0, k0 + kKBlockGroups >= groups};
-        const ChunkPrefetch prefetch(w, group_bytes, ks, groups, kKBlockGroups, p0, n_end, np,
+        const ChunkPrefetch prefetch(w, group_bytes, ks, groups, p0, n_end, np,
                                      (r1 - r0 + kRows512 - 1) / kRows512);
         for (std::size_t r = r0, tile = 0; r < r1; r += kRows512, ++tile) {
           const std::byte* ar = a + r * lda_bytes;
@@ -428,7 +425,7 @@ SENTI_GEMM_TARGET_256 void driver256(const GemmArgs& g, std::size_t n_begin, std
       for (std::size_t k0 = 0; k0 < groups; k0 += kKBlockGroups) {
         const KRange ks{k0, std::min(groups, k0 + kKBlockGroups), k0 == 0, k0 + kKBlockGroups >= groups};
         const std::size_t row_tiles = (r1 - r0 + kRows256 - 1) / kRows256;
-        const ChunkPrefetch prefetch(panel, group_bytes, ks, groups, kKBlockGroups, p0, n_end, np,
+        const ChunkPrefetch prefetch(panel, group_bytes, ks, groups, p0, n_end, np,
                                      (end - p0 + kBlock - 1) / kBlock * row_tiles);
         std::size_t tile = 0;
         for (std::size_t c = p0; c < end; c += kBlock) {

@@ -67,7 +67,9 @@ struct Problem {
   std::vector<uint16_t> a16;
   std::vector<float> a32;
   std::vector<float> bias, scales, compensation, row_scales;
-  std::vector<std::byte> packed;
+  const void* weight = nullptr;  // w8, w16 or w32
+  mutable std::vector<std::byte> packed;  // packed for packed_isa (each ISA reads its own panel layout)
+  mutable GemmIsa packed_isa = GemmIsa::kScalar;
 
   Problem(GemmType t, std::size_t r, std::size_t n_, std::size_t k_, int weight_limit, uint32_t seed)
       : type(t), rows(r), n(n_), k(k_) {
@@ -77,7 +79,6 @@ struct Problem {
     lda = gemm_padded_k(t, k) + 3;  // a stride beyond the padded K works too
     const std::size_t kp = gemm_padded_k(t, k);
     for (std::size_t i = 0; i < n; ++i) bias.push_back(u(gen));
-    const void* weight = nullptr;
     if (t == GemmType::kInt8) {
       for (std::size_t i = 0; i < n * k; ++i) w8.push_back(static_cast<int8_t>(wq(gen)));
       for (std::size_t c = 0; c < n; ++c) {
@@ -105,11 +106,19 @@ struct Problem {
       weight = w32.data();
     }
     (void)kp;
-    packed.resize(gemm_packed_bytes(t, n, k));
-    gemm_pack(t, weight, n, k, packed.data());
+    pack(GemmIsa::kScalar);
   }
 
-  GemmArgs args(float* y, std::size_t ldy, GemmActivation act) const {
+  // Packs the weights (again, after a test changed them) in isa's layout.
+  void pack(GemmIsa isa) const {
+    packed.assign(gemm_packed_bytes(type, n, k), std::byte{0xff});
+    gemm_pack(type, isa, weight, n, k, packed.data());
+    packed_isa = isa;
+  }
+
+  // The arguments for a run on `isa` (the weights packed for it).
+  GemmArgs args(GemmIsa isa, float* y, std::size_t ldy, GemmActivation act) const {
+    if (packed_isa != isa) pack(isa);
     GemmArgs g;
     g.type = type;
     g.rows = rows;
@@ -163,7 +172,7 @@ float tolerance(const Problem& p, float magnitude) {
 void expect_matches(const Problem& p, GemmIsa isa, GemmActivation act, const std::string& what) {
   const std::size_t ldy = p.n + 5;
   std::vector<float> y(p.rows * ldy, NAN);
-  GemmArgs g = p.args(y.data(), ldy, act);
+  GemmArgs g = p.args(isa, y.data(), ldy, act);
   gemm_run_columns(isa, g, 0, p.n);
   const std::vector<float> want = p.reference(act);
   float worst = 0.f;
@@ -223,7 +232,7 @@ TEST(GemmKernels, Int8ExtremesDoNotSaturate) {
     Problem p(GemmType::kInt8, 3, 40, 3072, limit, 99);
     for (auto& v : p.a8) v = 255;
     for (std::size_t i = 0; i < p.w8.size(); ++i) p.w8[i] = static_cast<int8_t>(i % 3 == 0 ? -limit : limit);
-    gemm_pack(GemmType::kInt8, p.w8.data(), p.n, p.k, p.packed.data());
+    p.pack(isa);
     expect_matches(p, isa, GemmActivation::kNone, std::string("extremes ") + gemm_isa_name(isa));
   }
 }
@@ -233,15 +242,15 @@ TEST(GemmKernels, ColumnSplitsGiveTheSameResult) {
   const GemmIsa isa = gemm_isa(GemmType::kInt8);
   const Problem p(GemmType::kInt8, 9, 300, 100, gemm_needs_7bit_weights(isa) ? 63 : 127, 5);
   std::vector<float> whole(p.rows * p.n), split(p.rows * p.n);
-  gemm_run_columns(isa, p.args(whole.data(), p.n, GemmActivation::kGeluErf), 0, p.n);
-  const GemmArgs g = p.args(split.data(), p.n, GemmActivation::kGeluErf);
+  gemm_run_columns(isa, p.args(isa, whole.data(), p.n, GemmActivation::kGeluErf), 0, p.n);
+  const GemmArgs g = p.args(isa, split.data(), p.n, GemmActivation::kGeluErf);
   for (std::size_t c : {std::size_t{0}, std::size_t{64}, std::size_t{192}}) {
     const std::size_t end = c == 192 ? p.n : c + (c == 0 ? 64 : 128);
     gemm_run_columns(isa, g, c, end);
   }
   EXPECT_EQ(whole, split);
   std::vector<float> threaded(p.rows * p.n);
-  gemm_run(isa, p.args(threaded.data(), p.n, GemmActivation::kGeluErf), 2);
+  gemm_run(isa, p.args(isa, threaded.data(), p.n, GemmActivation::kGeluErf), 2);
   EXPECT_EQ(whole, threaded);
 }
 
@@ -256,12 +265,12 @@ TEST(GemmKernels, EachRowGetsItsResultAloneWhateverTheOtherRows) {
       const Problem p(type, 37, 200, 257, gemm_needs_7bit_weights(isa) ? 63 : 127, 11);
       for (GemmActivation act : {GemmActivation::kNone, GemmActivation::kGeluErf, GemmActivation::kTanh}) {
         std::vector<float> whole(p.rows * p.n);
-        gemm_run_columns(isa, p.args(whole.data(), p.n, act), 0, p.n);
+        gemm_run_columns(isa, p.args(isa, whole.data(), p.n, act), 0, p.n);
         for (std::size_t first = 0; first < p.rows; first += 3) {
           for (std::size_t count : {std::size_t{1}, std::size_t{2}, std::size_t{5}, std::size_t{7}, std::size_t{13}}) {
             const std::size_t rows = std::min(count, p.rows - first);
             std::vector<float> part(rows * p.n, NAN);
-            GemmArgs g = p.args(part.data(), p.n, act);
+            GemmArgs g = p.args(isa, part.data(), p.n, act);
             const std::size_t element = type == GemmType::kInt8 ? 1 : type == GemmType::kBf16 ? 2 : 4;
             g.a = static_cast<const std::byte*>(g.a) + first * p.lda * element;
             g.rows = rows;
@@ -291,6 +300,15 @@ TEST(GemmKernels, PackedSizesAndNames) {
   EXPECT_EQ(gemm_packed_bytes(GemmType::kBf16, 17, 3), 32u * 4u * 2u);
   EXPECT_EQ(gemm_packed_bytes(GemmType::kFp32, 5, 5), 16u * 5u * 4u);
   EXPECT_EQ(gemm_kernel_name(GemmType::kInt8, GemmIsa::kAvx512Vnni), "senti-int8-avx512_vnni");
+  // The 512-bit kernels' tiles span 64 columns; the 256-bit ones (int8 without VNNI on an AVX-512
+  // host included) and the scalar one read 16-column panels.
+  EXPECT_EQ(gemm_panel_columns(GemmType::kFp32, GemmIsa::kAvx512), 64u);
+  EXPECT_EQ(gemm_panel_columns(GemmType::kInt8, GemmIsa::kAvx512Vnni), 64u);
+  EXPECT_EQ(gemm_panel_columns(GemmType::kBf16, GemmIsa::kAvx512Bf16), 64u);
+  EXPECT_EQ(gemm_panel_columns(GemmType::kInt8, GemmIsa::kAvx512), 16u);
+  EXPECT_EQ(gemm_panel_columns(GemmType::kFp32, GemmIsa::kAvx2), 16u);
+  EXPECT_EQ(gemm_panel_columns(GemmType::kInt8, GemmIsa::kAvxVnni), 16u);
+  EXPECT_EQ(gemm_panel_columns(GemmType::kFp32, GemmIsa::kScalar), 16u);
 }
 
 }  // namespace

@@ -27,7 +27,14 @@
 namespace senti::cpu {
 namespace {
 
-constexpr std::size_t kPanel = 64;           // output columns per panel
+// Output columns per panel: the 512-bit kernels' tiles span a whole 64-column panel (one 256-byte row
+// of it per K group, four vectors); the 256-bit ones' tiles are 16 columns wide, and a panel of 16
+// makes each tile's weights one contiguous stream. With 64-column panels the 256-bit tiles read 64
+// bytes out of every 256 (four passes over each chunk): the lines of one tile fell into a quarter of
+// L1's sets, so the row tiles of a chunk could not share them, and the hardware prefetchers saw four
+// strided streams.
+constexpr std::size_t kPanel512 = 64;
+constexpr std::size_t kPanel256 = 16;
 constexpr std::size_t kBlock = 16;           // columns per 512-bit vector
 constexpr std::size_t kRowChunkBytes = 128 << 10;  // activations of one row chunk stay in L2
 // K is cut into blocks of this many 32-bit groups: a 16-column weight block of one K block (16 KB)
@@ -73,16 +80,17 @@ struct PrefetchSlice {
 
 class ChunkPrefetch {
  public:
-  // The chunk of panel `panel` (group stride group_bytes) over ks, read by `tiles` tiles; the next
-  // chunk is the panel's next K block, else (when p0 + kPanel < n_end) the next panel's first one.
-  ChunkPrefetch(const std::byte* panel, std::size_t group_bytes, KRange ks, std::size_t groups, std::size_t p0,
-                std::size_t n_end, std::size_t np, std::size_t tiles)
+  // The chunk of panel `panel` (panel_width columns wide, group stride group_bytes) over ks, read by
+  // `tiles` tiles; the next chunk is the panel's next K block, else (when p0 + panel_width < n_end)
+  // the next panel's first one.
+  ChunkPrefetch(const std::byte* panel, std::size_t panel_width, std::size_t group_bytes, KRange ks,
+                std::size_t groups, std::size_t p0, std::size_t n_end, std::size_t np, std::size_t tiles)
       : next_(panel + ks.end * group_bytes), steps_(ks.end - ks.begin) {
     std::size_t bytes = 0;
     if (g_prefetch_weights && ks.end < groups)
       bytes = std::min(kKBlockGroups, groups - ks.end) * group_bytes;
-    else if (g_prefetch_weights && p0 + kPanel < n_end)
-      bytes = std::min(kKBlockGroups, groups) * std::min(kPanel, np - p0 - kPanel) * 4;
+    else if (g_prefetch_weights && p0 + panel_width < n_end)
+      bytes = std::min(kKBlockGroups, groups) * std::min(panel_width, np - p0 - panel_width) * 4;
     lines_ = (bytes + 63) / 64;
     per_tile_ = tiles == 0 ? 0 : std::min(steps_, (lines_ + tiles - 1) / tiles);
   }
@@ -255,13 +263,13 @@ SENTI_GEMM_TARGET_512 void driver512(const GemmArgs& g, std::size_t n_begin, std
       std::max<std::size_t>(kRows512, kRowChunkBytes / (std::min(groups, kKBlockGroups) * 4) / kRows512 * kRows512);
   for (std::size_t r0 = 0; r0 < g.rows; r0 += chunk) {
     const std::size_t r1 = std::min(g.rows, r0 + chunk);
-    for (std::size_t p0 = n_begin; p0 < n_end; p0 += kPanel) {
-      const std::size_t width = std::min(kPanel, np - p0), group_bytes = width * 4;
+    for (std::size_t p0 = n_begin; p0 < n_end; p0 += kPanel512) {
+      const std::size_t width = std::min(kPanel512, np - p0), group_bytes = width * 4;
       const std::size_t nb = (std::min(n_end, p0 + width) - p0 + kBlock - 1) / kBlock;
       const std::byte* w = packed + p0 * groups * 4;
       for (std::size_t k0 = 0; k0 < groups; k0 += kKBlockGroups) {
         const KRange ks{k0, std::min(groups, k0 + kKBlockGroups), k0 == 0, k0 + kKBlockGroups >= groups};
-        const ChunkPrefetch prefetch(w, group_bytes, ks, groups, p0, n_end, np,
+        const ChunkPrefetch prefetch(w, kPanel512, group_bytes, ks, groups, p0, n_end, np,
                                      (r1 - r0 + kRows512 - 1) / kRows512);
         for (std::size_t r = r0, tile = 0; r < r1; r += kRows512, ++tile) {
           const std::byte* ar = a + r * lda_bytes;
@@ -418,33 +426,30 @@ SENTI_GEMM_TARGET_256 void driver256(const GemmArgs& g, std::size_t n_begin, std
       std::max<std::size_t>(kRows256, kRowChunkBytes / (std::min(groups, kKBlockGroups) * 4) / kRows256 * kRows256);
   for (std::size_t r0 = 0; r0 < g.rows; r0 += chunk) {
     const std::size_t r1 = std::min(g.rows, r0 + chunk);
-    for (std::size_t p0 = n_begin; p0 < n_end; p0 += kPanel) {
-      const std::size_t width = std::min(kPanel, np - p0), group_bytes = width * 4;
-      const std::size_t end = std::min(n_end, p0 + width);
-      const std::byte* panel = packed + p0 * groups * 4;
+    // One panel is one tile column: 16 columns, each K group's 64 bytes after the previous group's.
+    static_assert(kPanel256 == kBlock);
+    for (std::size_t p0 = n_begin; p0 < n_end; p0 += kPanel256) {
+      constexpr std::size_t group_bytes = kPanel256 * 4;
+      const std::size_t end = std::min(n_end, p0 + kPanel256);
+      const std::byte* w = packed + p0 * groups * 4;
       for (std::size_t k0 = 0; k0 < groups; k0 += kKBlockGroups) {
         const KRange ks{k0, std::min(groups, k0 + kKBlockGroups), k0 == 0, k0 + kKBlockGroups >= groups};
-        const std::size_t row_tiles = (r1 - r0 + kRows256 - 1) / kRows256;
-        const ChunkPrefetch prefetch(panel, group_bytes, ks, groups, p0, n_end, np,
-                                     (end - p0 + kBlock - 1) / kBlock * row_tiles);
-        std::size_t tile = 0;
-        for (std::size_t c = p0; c < end; c += kBlock) {
-          const std::byte* w = panel + (c - p0) * 4;
-          for (std::size_t r = r0; r < r1; r += kRows256, ++tile) {
-            const std::byte* ar = a + r * lda_bytes;
-            const PrefetchSlice pf = prefetch.slice(tile, w + ks.begin * group_bytes);
-            switch (std::min(kRows256, r1 - r)) {
-              case 6:
-                if constexpr (Tr::kRows >= 6) tile256<Tr, 6>(g, ar, lda_bytes, w, group_bytes, ks, r, c, pf);
-                break;
-              case 5:
-                if constexpr (Tr::kRows >= 5) tile256<Tr, 5>(g, ar, lda_bytes, w, group_bytes, ks, r, c, pf);
-                break;
-              case 4: tile256<Tr, 4>(g, ar, lda_bytes, w, group_bytes, ks, r, c, pf); break;
-              case 3: tile256<Tr, 3>(g, ar, lda_bytes, w, group_bytes, ks, r, c, pf); break;
-              case 2: tile256<Tr, 2>(g, ar, lda_bytes, w, group_bytes, ks, r, c, pf); break;
-              default: tile256<Tr, 1>(g, ar, lda_bytes, w, group_bytes, ks, r, c, pf); break;
-            }
+        const ChunkPrefetch prefetch(w, kPanel256, group_bytes, ks, groups, p0, n_end, np,
+                                     (r1 - r0 + kRows256 - 1) / kRows256);
+        for (std::size_t r = r0, tile = 0; r < r1; r += kRows256, ++tile) {
+          const std::byte* ar = a + r * lda_bytes;
+          const PrefetchSlice pf = prefetch.slice(tile, w + ks.begin * group_bytes);
+          switch (std::min(kRows256, r1 - r)) {
+            case 6:
+              if constexpr (Tr::kRows >= 6) tile256<Tr, 6>(g, ar, lda_bytes, w, group_bytes, ks, r, p0, pf);
+              break;
+            case 5:
+              if constexpr (Tr::kRows >= 5) tile256<Tr, 5>(g, ar, lda_bytes, w, group_bytes, ks, r, p0, pf);
+              break;
+            case 4: tile256<Tr, 4>(g, ar, lda_bytes, w, group_bytes, ks, r, p0, pf); break;
+            case 3: tile256<Tr, 3>(g, ar, lda_bytes, w, group_bytes, ks, r, p0, pf); break;
+            case 2: tile256<Tr, 2>(g, ar, lda_bytes, w, group_bytes, ks, r, p0, pf); break;
+            default: tile256<Tr, 1>(g, ar, lda_bytes, w, group_bytes, ks, r, p0, pf); break;
           }
         }
       }
@@ -467,10 +472,10 @@ float bf16_to_float(uint16_t v) {
 
 void driver_scalar(const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
   const std::size_t e = gemm_group_elements(g.type), kp = gemm_padded_k(g.type, g.k), groups = kp / e;
-  const std::size_t np = gemm_padded_n(g.n);
+  const std::size_t np = gemm_padded_n(g.n), panel = gemm_panel_columns(g.type, GemmIsa::kScalar);
   const auto* packed = static_cast<const std::byte*>(g.packed);
   for (std::size_t col = n_begin; col < n_end; ++col) {
-    const std::size_t p0 = col / kPanel * kPanel, width = std::min(kPanel, np - p0);
+    const std::size_t p0 = col / panel * panel, width = std::min(panel, np - p0);
     const std::byte* w = packed + (p0 * groups + (col - p0)) * 4;  // group k at w + k·width·4
     for (std::size_t r = 0; r < g.rows; ++r) {
       float out = 0.f;
@@ -579,14 +584,22 @@ std::size_t gemm_packed_bytes(GemmType type, std::size_t n, std::size_t k) {
   return gemm_padded_n(n) * gemm_padded_k(type, k) * (4 / gemm_group_elements(type));
 }
 
-void gemm_pack(GemmType type, const void* weight, std::size_t n, std::size_t k, void* packed) {
+std::size_t gemm_panel_columns(GemmType type, GemmIsa isa) {
+  const bool wide = (type == GemmType::kInt8 && static_cast<int>(isa) >= static_cast<int>(GemmIsa::kAvx512Vnni)) ||
+                    (type == GemmType::kBf16 && isa == GemmIsa::kAvx512Bf16) ||
+                    (type == GemmType::kFp32 && static_cast<int>(isa) >= static_cast<int>(GemmIsa::kAvx512));
+  return wide ? kPanel512 : kPanel256;
+}
+
+void gemm_pack(GemmType type, GemmIsa isa, const void* weight, std::size_t n, std::size_t k, void* packed) {
   const std::size_t e = gemm_group_elements(type), elem = 4 / e;
   const std::size_t np = gemm_padded_n(n), groups = gemm_padded_k(type, k) / e;
+  const std::size_t panel = gemm_panel_columns(type, isa);
   auto* out = static_cast<std::byte*>(packed);
   const auto* in = static_cast<const std::byte*>(weight);
   std::memset(out, 0, gemm_packed_bytes(type, n, k));
   for (std::size_t col = 0; col < n; ++col) {
-    const std::size_t p0 = col / kPanel * kPanel, width = std::min(kPanel, np - p0);
+    const std::size_t p0 = col / panel * panel, width = std::min(panel, np - p0);
     std::byte* column = out + (p0 * groups + (col - p0)) * 4;
     for (std::size_t kk = 0; kk < k; ++kk)
       std::memcpy(column + (kk / e) * width * 4 + (kk % e) * elem, in + (col * k + kk) * elem, elem);
@@ -614,14 +627,14 @@ void gemm_run_columns(GemmIsa isa, const GemmArgs& g, std::size_t n_begin, std::
 void gemm_run(GemmIsa isa, const GemmArgs& g, int threads) {
   // Below this many multiply-adds a fork/join costs more than it saves.
   constexpr std::size_t kParallelWork = 1 << 18;
-  const std::size_t panels = (g.n + kPanel - 1) / kPanel;
+  const std::size_t panel = gemm_panel_columns(g.type, isa), panels = (g.n + panel - 1) / panel;
   if (threads <= 1 || panels < 2 || g.rows * g.n * g.k < kParallelWork) return gemm_run_columns(isa, g, 0, g.n);
   const int used = static_cast<int>(std::min<std::size_t>(panels, static_cast<std::size_t>(threads)));
 #pragma omp parallel num_threads(used)
   {
     const auto t = static_cast<std::size_t>(omp_get_thread_num()), count = static_cast<std::size_t>(omp_get_num_threads());
     const std::size_t first = panels * t / count, last = panels * (t + 1) / count;
-    gemm_run_columns(isa, g, first * kPanel, std::min(g.n, last * kPanel));
+    gemm_run_columns(isa, g, first * panel, std::min(g.n, last * panel));
   }
 }
 
@@ -666,8 +679,10 @@ bool self_check(GemmType type) {
     compensation[i] = -0.5f + 0.01f * static_cast<float>(i % 11);
   }
   for (std::size_t r = 0; r < rows; ++r) row_scales[r] = 0.02f + 0.001f * static_cast<float>(r);
-  std::vector<std::byte> packed(gemm_packed_bytes(type, n, k));
-  gemm_pack(type, weight.data(), n, k, packed.data());
+  // Each ISA's own panel layout: the scalar kernel's may differ from the tested kernel's.
+  std::vector<std::byte> packed(gemm_packed_bytes(type, n, k)), packed_scalar(packed.size());
+  gemm_pack(type, isa, weight.data(), n, k, packed.data());
+  gemm_pack(type, GemmIsa::kScalar, weight.data(), n, k, packed_scalar.data());
   std::vector<float> want(rows * n), got(rows * n);
   GemmArgs g;
   g.type = type;
@@ -684,8 +699,10 @@ bool self_check(GemmType type) {
   g.compensation = compensation.data();
   g.row_scales = row_scales.data();
   g.y = want.data();
+  g.packed = packed_scalar.data();
   gemm_run_columns(GemmIsa::kScalar, g, 0, n);
   g.y = got.data();
+  g.packed = packed.data();
   gemm_run_columns(isa, g, 0, n);
   for (std::size_t i = 0; i < want.size(); ++i) {
     if (!(std::fabs(got[i] - want[i]) <= 1e-3f * (1.f + std::fabs(want[i])))) {

@@ -7,11 +7,12 @@
 // activations (one 32-bit group per row and step), and fuses the dequantisation, bias and GELU
 // into the store. Threads split the output columns (no reduction across threads).
 //
-// One packed layout for every precision and ISA: the output columns are padded to a multiple of
-// 16 and cut into panels of 64 (the last one may be narrower); within a panel, for each group of
-// K (4 int8 / 2 bf16 / 1 fp32 values = 32 bits), the panel's columns lie side by side, each with
-// its 32-bit group: [panel][k group][column][group]. A 512-bit load gives 16 columns × 1 group,
-// a 256-bit load 8 columns: the same bytes serve the AVX-512, AVX2 and scalar kernels.
+// The packed layout: the output columns are padded to a multiple of 16 and cut into panels (64
+// columns for the 512-bit kernels, 16 for the 256-bit and scalar ones: gemm_panel_columns; the last
+// panel may be narrower); within a panel, for each group of K (4 int8 / 2 bf16 / 1 fp32 values = 32
+// bits), the panel's columns lie side by side, each with its 32-bit group: [panel][k group][column]
+// [group]. A 512-bit load gives 16 columns × 1 group, a 256-bit load 8 columns; each kernel's tile
+// column then reads its weights as one contiguous stream.
 #pragma once
 
 #include <cstddef>
@@ -46,9 +47,13 @@ std::size_t gemm_padded_n(std::size_t n);
 std::size_t gemm_padded_k(GemmType type, std::size_t k);
 std::size_t gemm_packed_bytes(GemmType type, std::size_t n, std::size_t k);
 
+// Columns per panel of the layout `isa`'s kernel for `type` reads (16 or 64).
+std::size_t gemm_panel_columns(GemmType type, GemmIsa isa);
+
 // Packs a row-major [n, k] weight (PyTorch's nn.Linear layout) of the type's element (int8_t,
-// uint16_t holding bf16 bits, float) into `packed` (gemm_packed_bytes, zero padding included).
-void gemm_pack(GemmType type, const void* weight, std::size_t n, std::size_t k, void* packed);
+// uint16_t holding bf16 bits, float) into `packed` (gemm_packed_bytes, zero padding included), in
+// the panel layout of `isa`'s kernel: gemm_run* must then be given that same isa.
+void gemm_pack(GemmType type, GemmIsa isa, const void* weight, std::size_t n, std::size_t k, void* packed);
 
 enum class GemmActivation { kNone, kGeluErf, kTanh };
 
@@ -59,7 +64,7 @@ struct GemmArgs {
   // lda ≥ gemm_padded_k(type, k), the padding columns finite (any value: the weights there are 0).
   const void* a = nullptr;
   std::size_t lda = 0;
-  const void* packed = nullptr;  // gemm_pack's output
+  const void* packed = nullptr;  // gemm_pack's output for the isa it is run with
   float* y = nullptr;            // [rows, ldy] fp32
   std::size_t ldy = 0;
   const float* bias = nullptr;   // [n]
@@ -71,8 +76,8 @@ struct GemmArgs {
   const float* row_scales = nullptr;
 };
 
-// Runs the GEMM on the calling thread over output columns [n_begin, n_end) (multiples of 16,
-// except that n_end may be n).
+// Runs the GEMM on the calling thread over output columns [n_begin, n_end) (multiples of the isa's
+// panel width, except that n_end may be n).
 void gemm_run_columns(GemmIsa isa, const GemmArgs& args, std::size_t n_begin, std::size_t n_end);
 
 // Runs the GEMM split over `threads` OpenMP threads by output-column panels (1: calling thread).

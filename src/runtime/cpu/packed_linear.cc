@@ -282,7 +282,7 @@ void PackedLinear::pack_senti(const void* plain) {
   const GemmType type = gemm_type(data_.precision);
   gemm_isa_ = gemm_isa(type);
   senti_weights_ = AlignedBytes(gemm_packed_bytes(type, data_.out, data_.in));
-  gemm_pack(type, plain, data_.out, data_.in, senti_weights_.data());
+  gemm_pack(type, gemm_isa_, plain, data_.out, data_.in, senti_weights_.data());
   senti_max_rows_ = default_senti_max_rows(data_.precision);
 }
 

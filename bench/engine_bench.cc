@@ -1,12 +1,15 @@
 // Engine micro-benchmark: median latency of Classifier::classify on pre-tokenized inputs (the
 // tokenizer is excluded) for fixed shapes and precisions, on any model folder or .senti file.
 //   senti_engine_bench MODEL [--precision fp32,bf16,int8] [--shapes 1x14,1x55,32x55] [--iters N]
-//                      [--threads N]
+//                      [--threads N] [--pause-us N]
 // Prints one Markdown row per (precision, shape): median and p10/p90 wall ms per call, the median
 // CPU time of the calling thread (with --threads 1 that is all the work, and unlike wall time it
 // does not count time the OS gave to other processes: the robust figure on a shared machine),
 // sequences/s and tokens/s (from the wall median). Precisions are interleaved shape by shape so that
 // machine noise hits them alike.
+// --pause-us N sleeps N µs before each timed call, as a server's engine idles between the requests
+// of a serial client: back-to-back calls keep the weights and the core's caches and clock warm, a
+// pause shows what a request pays when they are not (compare with 0, the default).
 #include <algorithm>
 #include <chrono>
 #include <ctime>
@@ -15,6 +18,7 @@
 #include <map>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "split_list.h"
@@ -60,18 +64,20 @@ double percentile(std::vector<double> v, double q) {
 int main(int argc, char** argv) {
   if (argc < 2 || std::string(argv[1]) == "--help") {
     std::fprintf(stderr,
-                 "usage: %s MODEL [--precision fp32,bf16,int8] [--shapes 1x14,1x55,32x55] [--iters N] [--threads N]\n",
+                 "usage: %s MODEL [--precision fp32,bf16,int8] [--shapes 1x14,1x55,32x55] [--iters N] [--threads N]"
+                 " [--pause-us N]\n",
                  argv[0]);
     return 2;
   }
   std::string model = argv[1], precisions = "fp32,bf16,int8", shapes_arg = "1x14,1x55,32x55";
-  int iters = 200, threads = 0;
+  int iters = 200, threads = 0, pause_us = 0;
   for (int i = 2; i + 1 < argc; i += 2) {
     const std::string key = argv[i], value = argv[i + 1];
     if (key == "--precision") precisions = value;
     if (key == "--shapes") shapes_arg = value;
     if (key == "--iters") iters = std::atoi(value.c_str());
     if (key == "--threads") threads = std::atoi(value.c_str());
+    if (key == "--pause-us") pause_us = std::atoi(value.c_str());
   }
   std::vector<Shape> shapes;
   for (const auto& s : split(shapes_arg, ',')) {
@@ -99,6 +105,7 @@ int main(int argc, char** argv) {
         for (int w = 0; w < 3; ++w) c.classify(inputs);  // warm-up: primitives, buffers
       for (int i = 0; i < n; ++i) {
         for (auto& [p, c] : classifiers) {
+          if (pause_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(pause_us));
           const double cpu_start = thread_cpu_ms();
           const auto start = std::chrono::steady_clock::now();
           c.classify(inputs);

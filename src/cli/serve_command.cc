@@ -49,6 +49,9 @@ Action add_serve_command(CLI::App& app) {
                   "Wait up to this long for a fuller batch (0: never wait when the engine is idle)")
       ->check(CLI::Range(std::int64_t{0}, std::int64_t{10000000}))
       ->capture_default_str();
+  cmd->add_flag("--engine-thread-only", s.engine_thread_only,
+               "Run every batch on the engine thread (default: a lone request that finds the engine idle runs "
+               "on its network thread, two thread hand-offs fewer; the CUDA device always uses the engine thread)");
   cmd->add_option("--max-concurrent-requests", s.max_concurrent_requests,
                   "Prediction requests in flight before answering 429")
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 20))

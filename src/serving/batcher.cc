@@ -43,24 +43,43 @@ void Batcher::start(const std::function<void()>& warm_up) {
   done.wait();
 }
 
-void Batcher::submit(Encoding encoding, ItemCallback callback, Priority priority) {
+void Batcher::submit(Encoding encoding, ItemCallback callback, Priority priority, bool allow_inline) {
   Item item;
   item.tokens = std::max<std::size_t>(encoding.input_ids.size(), 1);
   item.encoding = std::move(encoding);
   item.enqueued = std::chrono::steady_clock::now();
+  item.callback = std::move(callback);
+  bool run_here = false;
   {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
-      item.callback = std::move(callback);
-      queued_tokens_ += item.tokens;
-      (priority == Priority::high ? queue_ : low_queue_).push_back(std::move(item));
-      cv_.notify_one();
-      return;
+      run_here = allow_inline && priority == Priority::high && options_.run_inline_when_idle &&
+                 options_.max_batch_delay.count() == 0 && started_ && !busy_ && queue_.empty() && low_queue_.empty();
+      if (!run_here) {
+        queued_tokens_ += item.tokens;
+        (priority == Priority::high ? queue_ : low_queue_).push_back(std::move(item));
+        cv_.notify_one();
+        return;
+      }
+      busy_ = true;  // the engine thread takes no batch until this one is done
     }
+  }
+  if (run_here) {
+    std::vector<Item> batch;
+    batch.push_back(std::move(item));
+    run_batch(batch);
+    bool waiting = false;
+    {
+      std::lock_guard lock(mutex_);
+      busy_ = false;
+      waiting = !queue_.empty() || !low_queue_.empty() || stopping_;
+    }
+    if (waiting) cv_.notify_all();
+    return;
   }
   ItemResult result;
   result.error = "the server is shutting down";
-  callback(std::move(result));
+  item.callback(std::move(result));
 }
 
 void Batcher::stop() {
@@ -70,6 +89,10 @@ void Batcher::stop() {
   }
   cv_.notify_all();
   if (thread_.joinable()) thread_.join();
+  {
+    std::unique_lock lock(mutex_);
+    cv_.wait(lock, [&] { return !busy_; });  // a batch running inline on another thread
+  }
   // Never started: fail what is queued so every callback still runs once.
   std::deque<Item> left;
   {
@@ -185,7 +208,8 @@ void Batcher::loop() {
     std::vector<Item> batch;
     {
       std::unique_lock lock(mutex_);
-      cv_.wait(lock, [&] { return stopping_ || !queue_.empty() || !low_queue_.empty(); });
+      // busy_: a batch runs inline on a submitting thread; the queue waits for it.
+      cv_.wait(lock, [&] { return !busy_ && (stopping_ || !queue_.empty() || !low_queue_.empty()); });
       if (queue_.empty() && low_queue_.empty()) return;  // stopping and drained
       if (options_.max_batch_delay.count() > 0 && !stopping_) {
         const auto deadline = oldest_enqueued_locked() + options_.max_batch_delay;
@@ -195,8 +219,11 @@ void Batcher::loop() {
         });
       }
       batch = take_batch_locked();
+      busy_ = true;
     }
     run_batch(batch);
+    std::lock_guard lock(mutex_);
+    busy_ = false;
   }
 }
 

@@ -20,6 +20,9 @@ struct ServeOptions {
   std::size_t max_batch_tokens = 0;    // 0: 8192 on the CPU, 16384 on CUDA (the GPU wants bigger batches)
   std::size_t max_batch_requests = 0;  // 0: 64 on the CPU, 256 on CUDA
   std::int64_t max_batch_delay_us = 0;
+  // Every batch on the engine thread (else a lone request that finds the engine idle runs on its
+  // network thread: BatchOptions::run_inline_when_idle).
+  bool engine_thread_only = false;
   std::size_t max_concurrent_requests = 512;
   std::size_t max_client_batch_size = 32;
   std::size_t payload_limit = 2000000;

@@ -97,6 +97,9 @@ BatchOptions batch_options_of(const ServeOptions& options, const Classifier& cla
   batch_options.max_batch_tokens = options.max_batch_tokens > 0 ? options.max_batch_tokens : gpu ? 16384 : 8192;
   batch_options.max_batch_requests = options.max_batch_requests > 0 ? options.max_batch_requests : gpu ? 256 : 64;
   batch_options.max_batch_delay = std::chrono::microseconds(options.max_batch_delay_us);
+  // The CUDA backend keeps the engine thread (its streams and graphs were made there; not measured
+  // otherwise: no GPU where inline runs were written).
+  batch_options.run_inline_when_idle = !gpu && !options.engine_thread_only;
   return batch_options;
 }
 
@@ -174,6 +177,7 @@ int run_server(const ServeOptions& options) {
              {"backend", classifier.backend_name()},
              {"device", classifier.device()},
              {"io_threads", io_threads},
+             {"inline_when_idle", settings.batch.run_inline_when_idle && settings.batch.max_batch_delay.count() == 0},
              {"load_ms", load_ms},
              {"version", options.version}};
   if (grpc_port >= 0) start_fields["grpc_port"] = grpc_port;

@@ -393,7 +393,7 @@ void Service::run(const std::shared_ptr<Call>& call, std::vector<Encoding> encod
           }
           if (last) call->post([shared_complete] { (*shared_complete)(); });
         },
-        priority);
+        priority, encodings.size() == 1);
   }
 }
 
@@ -416,7 +416,8 @@ json Service::info() const {
           {"max_analysis_tokens", settings_.max_analysis_tokens},
           {"max_batch_tokens", settings_.batch.max_batch_tokens},
           {"max_batch_requests", settings_.batch.max_batch_requests},
-          {"max_batch_delay_us", settings_.batch.max_batch_delay.count()}};
+          {"max_batch_delay_us", settings_.batch.max_batch_delay.count()},
+          {"inline_when_idle", settings_.batch.run_inline_when_idle && settings_.batch.max_batch_delay.count() == 0}};
 }
 
 json Service::openapi() const { return openapi_document(settings_.version, settings_.model_name); }

@@ -343,5 +343,91 @@ TEST(Batcher, CancelReachesBothQueues) {
   EXPECT_EQ(batcher.queue_depth(), 0u);
 }
 
+// An item that may run inline and finds the engine idle runs on the submitting thread, before submit
+// returns; one that may not (or a low-priority one) goes to the engine thread.
+TEST(Batcher, IdleEngineRunsAnInlineItemOnTheCallingThread) {
+  std::mutex mutex;
+  std::vector<std::thread::id> ran_on;
+  Batcher batcher(BatchOptions{}, [&](const std::vector<Encoding>& batch) {
+    std::lock_guard lock(mutex);
+    ran_on.push_back(std::this_thread::get_id());
+    return echo(batch);
+  });
+  batcher.start();
+  const auto caller = std::this_thread::get_id();
+  bool answered = false;
+  batcher.submit(
+      encoding_of(7, 5),
+      [&](ItemResult&& r) {
+        answered = r.ok && r.prediction.label_id == 7u && r.batch_size == 1u;
+        EXPECT_EQ(std::this_thread::get_id(), caller);
+      },
+      Priority::high, true);
+  EXPECT_TRUE(answered);  // before submit returned
+  std::promise<std::thread::id> engine;
+  batcher.submit(encoding_of(8, 5), [&](ItemResult&&) { engine.set_value(std::this_thread::get_id()); });
+  EXPECT_NE(engine.get_future().get(), caller);
+  std::promise<std::thread::id> low;
+  batcher.submit(encoding_of(9, 5), [&](ItemResult&&) { low.set_value(std::this_thread::get_id()); }, Priority::low,
+                 true);
+  EXPECT_NE(low.get_future().get(), caller);
+  batcher.stop();
+  ASSERT_EQ(ran_on.size(), 3u);
+  EXPECT_EQ(ran_on[0], caller);
+}
+
+// While an inline batch runs, other submissions queue (also those allowed inline: the engine is busy)
+// and the engine thread runs them after it, one batch at a time: the model never runs twice at once.
+TEST(Batcher, ItemsSubmittedDuringAnInlineRunWaitForIt) {
+  std::promise<void> release, inline_started;
+  std::shared_future<void> released = release.get_future().share();
+  std::atomic<int> running{0}, overlaps{0};
+  std::mutex mutex;
+  std::vector<std::vector<int>> batches;
+  Batcher batcher(BatchOptions{}, [&](const std::vector<Encoding>& batch) {
+    if (running.fetch_add(1) != 0) ++overlaps;
+    std::vector<int> ids;
+    for (const auto& e : batch) ids.push_back(e.input_ids.front());
+    {
+      std::lock_guard lock(mutex);
+      batches.push_back(ids);
+    }
+    if (ids.front() == 1) {
+      inline_started.set_value();
+      released.wait();
+    }
+    running.fetch_sub(1);
+    return echo(batch);
+  });
+  batcher.start();
+  std::thread first([&] { batcher.submit(encoding_of(1, 5), [](ItemResult&&) {}, Priority::high, true); });
+  inline_started.get_future().wait();
+  std::atomic<int> answered{0};
+  for (int id = 2; id <= 4; ++id)
+    batcher.submit(encoding_of(id, 5), [&](ItemResult&& r) { answered += r.ok ? 1 : 0; }, Priority::high, true);
+  EXPECT_EQ(batcher.queue_depth(), 3u);  // none ran while the inline batch holds the engine
+  release.set_value();
+  first.join();
+  batcher.stop();
+  EXPECT_EQ(answered.load(), 3);
+  EXPECT_EQ(overlaps.load(), 0);
+  ASSERT_EQ(batches.size(), 2u);
+  EXPECT_EQ(batches[0], std::vector<int>{1});
+  EXPECT_EQ(batches[1], (std::vector<int>{2, 3, 4}));  // batched together by the engine thread
+}
+
+// With a batch delay (the operator asked items to wait for company) nothing runs inline.
+TEST(Batcher, BatchDelayTurnsInlineRunsOff) {
+  BatchOptions options;
+  options.max_batch_delay = std::chrono::microseconds(1000);
+  Batcher batcher(options, echo);
+  batcher.start();
+  std::promise<std::thread::id> ran;
+  batcher.submit(encoding_of(1, 5), [&](ItemResult&&) { ran.set_value(std::this_thread::get_id()); }, Priority::high,
+                 true);
+  EXPECT_NE(ran.get_future().get(), std::this_thread::get_id());
+  batcher.stop();
+}
+
 }  // namespace
 }  // namespace senti::serving

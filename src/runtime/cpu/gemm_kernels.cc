@@ -32,7 +32,10 @@ namespace {
 // makes each tile's weights one contiguous stream. With 64-column panels the 256-bit tiles read 64
 // bytes out of every 256 (four passes over each chunk): the lines of one tile fell into a quarter of
 // L1's sets, so the row tiles of a chunk could not share them, and the hardware prefetchers saw four
-// strided streams.
+// strided streams. Measured on the AVX2 host (Zen 3), rbt3 seed sentences at batch 1, 1 thread,
+// paired medians of 14 / 10 alternating runs against the 64-column build: int8 1.05x, fp32 1.04x.
+// bench/roofline.sh (each run's share of its own measured peak, 8-64 rows): fp32 3072x768 43-47% ->
+// 61-69%, the other shapes within noise (results/roofline 2026-12-02_154051Z vs _184435Z).
 constexpr std::size_t kPanel512 = 64;
 constexpr std::size_t kPanel256 = 16;
 constexpr std::size_t kBlock = 16;           // columns per 512-bit vector

@@ -79,8 +79,10 @@ def http_tables(http: dict, traffic: dict) -> list[str]:
     ort8 = _tps(traffic.get("ort-int8", {}))
     serial = ["Serial: one keep-alive connection, `GET /predict?text=<seed sentence>` one after another (the seed's curl loop): "
               "100 requests timed by a Python `http.client` loop, then the same for a fixed time under `wrk -c1` "
-              "(less client overhead; its p50/p99 and requests/s are in the second row of each server).", "",
-              "| server | p50 ms | p90 ms | p99 ms | mean ms | requests | agreement vs PyTorch fp32 | RSS after load MB | peak RSS MB |",
+              "(less client overhead; its p50/p99 and requests/s are in the second row of each server). RSS is read after "
+              "every HTTP run of the server, the 64-connection one included: it holds the activations of full batches "
+              "(up to the 8192-token budget), not only the model.", "",
+              "| server | p50 ms | p90 ms | p99 ms | mean ms | requests | agreement vs PyTorch fp32 | RSS after all HTTP runs MB | peak RSS MB |",
               "|---|---:|---:|---:|---:|---:|---|---:|---:|"]
     load = ["Concurrent: `wrk -t1 -cN`, `POST /predict {\"inputs\": text}` cycling through the traffic texts (TEI API); "
             "wrk shares the machine's cores with the server.", "",

@@ -53,8 +53,8 @@ void Batcher::submit(Encoding encoding, ItemCallback callback, Priority priority
   {
     std::lock_guard lock(mutex_);
     if (!stopping_) {
-      run_here = allow_inline && priority == Priority::high && options_.run_inline_when_idle &&
-                 options_.max_batch_delay.count() == 0 && started_ && !busy_ && queue_.empty() && low_queue_.empty();
+      run_here = allow_inline && priority == Priority::high && options_.inline_when_idle() && started_ && !busy_ &&
+                 queue_.empty() && low_queue_.empty();
       if (!run_here) {
         queued_tokens_ += item.tokens;
         (priority == Priority::high ? queue_ : low_queue_).push_back(std::move(item));

@@ -33,6 +33,9 @@ struct BatchOptions {
   // queued runs on the submitting thread (see submit). Off only with a batch delay (which asks to
   // wait for company) or when turned off here.
   bool run_inline_when_idle = true;
+
+  // Whether lone items may run inline: asked for, and no batch delay.
+  bool inline_when_idle() const { return run_inline_when_idle && max_batch_delay.count() == 0; }
 };
 
 // What one queued item gets back (on the engine thread).

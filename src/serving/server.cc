@@ -177,7 +177,7 @@ int run_server(const ServeOptions& options) {
              {"backend", classifier.backend_name()},
              {"device", classifier.device()},
              {"io_threads", io_threads},
-             {"inline_when_idle", settings.batch.run_inline_when_idle && settings.batch.max_batch_delay.count() == 0},
+             {"inline_when_idle", settings.batch.inline_when_idle()},
              {"load_ms", load_ms},
              {"version", options.version}};
   if (grpc_port >= 0) start_fields["grpc_port"] = grpc_port;

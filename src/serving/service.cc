@@ -417,7 +417,7 @@ json Service::info() const {
           {"max_batch_tokens", settings_.batch.max_batch_tokens},
           {"max_batch_requests", settings_.batch.max_batch_requests},
           {"max_batch_delay_us", settings_.batch.max_batch_delay.count()},
-          {"inline_when_idle", settings_.batch.run_inline_when_idle && settings_.batch.max_batch_delay.count() == 0}};
+          {"inline_when_idle", settings_.batch.inline_when_idle()}};
 }
 
 json Service::openapi() const { return openapi_document(settings_.version, settings_.model_name); }

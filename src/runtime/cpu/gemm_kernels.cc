@@ -124,6 +124,53 @@ SENTI_ALWAYS_INLINE void activate_body(float* y, std::size_t cols, GemmActivatio
   }
 }
 
+// One tile of a SIMD driver: `rows` rows from `row` (their activations at a, row stride lda_bytes) ×
+// the `cols` columns from `col` of the panel at w (K group stride group_bytes), over the K groups of ks.
+struct TileCall {
+  const std::byte* a;
+  std::size_t lda_bytes;
+  const std::byte* w;
+  std::size_t group_bytes;
+  KRange ks;
+  std::size_t row, rows, col, cols;
+  PrefetchSlice pf;
+};
+
+// The loop nest both SIMD drivers share, over output columns [n_begin, n_end): row chunks whose
+// activations stay in L2, panels of kPanelCols columns, K blocks (each chunk of weights prefetching
+// the next), row tiles of up to kTileRows; after a panel's last K block, its activation.
+// Tiles::run(g, tile) computes one tile with the ISA's kernel. Always inlined into the ISA's driver,
+// so that the activation is compiled for that ISA's target as the kernel's own epilogue is (batch ==
+// single bit for bit needs the same GELU code on every path: compiled without FMA it differed).
+template <std::size_t kPanelCols, std::size_t kTileRows, class Tiles>
+SENTI_ALWAYS_INLINE void drive_tiles(const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
+  const std::size_t kp = gemm_padded_k(g.type, g.k), groups = kp / gemm_group_elements(g.type);
+  const std::size_t np = gemm_padded_n(g.n);
+  const std::size_t elem = 4 / gemm_group_elements(g.type), lda_bytes = g.lda * elem;
+  const auto* a = static_cast<const std::byte*>(g.a);
+  const auto* packed = static_cast<const std::byte*>(g.packed);
+  const std::size_t chunk =
+      std::max<std::size_t>(kTileRows, kRowChunkBytes / (std::min(groups, kKBlockGroups) * 4) / kTileRows * kTileRows);
+  for (std::size_t r0 = 0; r0 < g.rows; r0 += chunk) {
+    const std::size_t r1 = std::min(g.rows, r0 + chunk);
+    for (std::size_t p0 = n_begin; p0 < n_end; p0 += kPanelCols) {
+      const std::size_t width = std::min(kPanelCols, np - p0), group_bytes = width * 4;
+      const std::size_t cols = std::min(n_end, p0 + width) - p0;
+      const std::byte* w = packed + p0 * groups * 4;
+      for (std::size_t k0 = 0; k0 < groups; k0 += kKBlockGroups) {
+        const KRange ks{k0, std::min(groups, k0 + kKBlockGroups), k0 == 0, k0 + kKBlockGroups >= groups};
+        const ChunkPrefetch prefetch(w, kPanelCols, group_bytes, ks, groups, p0, n_end, np,
+                                     (r1 - r0 + kTileRows - 1) / kTileRows);
+        for (std::size_t r = r0, tile = 0; r < r1; r += kTileRows, ++tile)
+          Tiles::run(g, TileCall{a + r * lda_bytes, lda_bytes, w, group_bytes, ks, r, std::min(kTileRows, r1 - r), p0,
+                                 cols, prefetch.slice(tile, w + ks.begin * group_bytes)});
+      }
+      if (g.activation != GemmActivation::kNone)
+        for (std::size_t r = r0; r < r1; ++r) activate_body(g.y + r * g.ldy + p0, cols, g.activation);
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------------------------
 // 512-bit kernels: tiles of MR rows × NB·16 columns, accumulators in registers (MR·NB ≤ 24).
 
@@ -255,44 +302,25 @@ SENTI_GEMM_TARGET_512 void tile512_nb(std::size_t nb, const GemmArgs& g, const s
 
 constexpr std::size_t kRows512 = 6;
 
+// A 512-bit tile: MR rows × the panel's columns in vectors of 16.
 template <class Tr>
-SENTI_GEMM_TARGET_512 void driver512(const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
-  const std::size_t kp = gemm_padded_k(g.type, g.k), groups = kp / gemm_group_elements(g.type);
-  const std::size_t np = gemm_padded_n(g.n);
-  const std::size_t elem = 4 / gemm_group_elements(g.type), lda_bytes = g.lda * elem;
-  const auto* a = static_cast<const std::byte*>(g.a);
-  const auto* packed = static_cast<const std::byte*>(g.packed);
-  const std::size_t chunk =
-      std::max<std::size_t>(kRows512, kRowChunkBytes / (std::min(groups, kKBlockGroups) * 4) / kRows512 * kRows512);
-  for (std::size_t r0 = 0; r0 < g.rows; r0 += chunk) {
-    const std::size_t r1 = std::min(g.rows, r0 + chunk);
-    for (std::size_t p0 = n_begin; p0 < n_end; p0 += kPanel512) {
-      const std::size_t width = std::min(kPanel512, np - p0), group_bytes = width * 4;
-      const std::size_t nb = (std::min(n_end, p0 + width) - p0 + kBlock - 1) / kBlock;
-      const std::byte* w = packed + p0 * groups * 4;
-      for (std::size_t k0 = 0; k0 < groups; k0 += kKBlockGroups) {
-        const KRange ks{k0, std::min(groups, k0 + kKBlockGroups), k0 == 0, k0 + kKBlockGroups >= groups};
-        const ChunkPrefetch prefetch(w, kPanel512, group_bytes, ks, groups, p0, n_end, np,
-                                     (r1 - r0 + kRows512 - 1) / kRows512);
-        for (std::size_t r = r0, tile = 0; r < r1; r += kRows512, ++tile) {
-          const std::byte* ar = a + r * lda_bytes;
-          const PrefetchSlice pf = prefetch.slice(tile, w + ks.begin * group_bytes);
-          switch (std::min(kRows512, r1 - r)) {
-            case 6: tile512_nb<Tr, 6>(nb, g, ar, lda_bytes, w, group_bytes, ks, r, p0, pf); break;
-            case 5: tile512_nb<Tr, 5>(nb, g, ar, lda_bytes, w, group_bytes, ks, r, p0, pf); break;
-            case 4: tile512_nb<Tr, 4>(nb, g, ar, lda_bytes, w, group_bytes, ks, r, p0, pf); break;
-            case 3: tile512_nb<Tr, 3>(nb, g, ar, lda_bytes, w, group_bytes, ks, r, p0, pf); break;
-            case 2: tile512_nb<Tr, 2>(nb, g, ar, lda_bytes, w, group_bytes, ks, r, p0, pf); break;
-            default: tile512_nb<Tr, 1>(nb, g, ar, lda_bytes, w, group_bytes, ks, r, p0, pf); break;
-          }
-        }
-      }
-      if (g.activation != GemmActivation::kNone) {
-        const std::size_t cols = std::min(n_end, p0 + width) - p0;
-        for (std::size_t r = r0; r < r1; ++r) activate_body(g.y + r * g.ldy + p0, cols, g.activation);
-      }
+struct Tiles512 {
+  SENTI_GEMM_TARGET_512 static void run(const GemmArgs& g, const TileCall& t) {
+    const std::size_t nb = (t.cols + kBlock - 1) / kBlock;
+    switch (t.rows) {
+      case 6: return tile512_nb<Tr, 6>(nb, g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+      case 5: return tile512_nb<Tr, 5>(nb, g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+      case 4: return tile512_nb<Tr, 4>(nb, g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+      case 3: return tile512_nb<Tr, 3>(nb, g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+      case 2: return tile512_nb<Tr, 2>(nb, g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+      default: return tile512_nb<Tr, 1>(nb, g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
     }
   }
+};
+
+template <class Tr>
+SENTI_GEMM_TARGET_512 void driver512(const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
+  drive_tiles<kPanel512, kRows512, Tiles512<Tr>>(g, n_begin, n_end);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -417,49 +445,30 @@ SENTI_GEMM_TARGET_256 void tile256(const GemmArgs& g, const std::byte* a, std::s
   }
 }
 
+// A 256-bit tile: MR rows × 16 columns. One panel is one tile column: 16 columns, each K group's 64
+// bytes after the previous group's.
+static_assert(kPanel256 == kBlock);
 template <class Tr>
-SENTI_GEMM_TARGET_256 void driver256(const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
-  constexpr auto kRows256 = static_cast<std::size_t>(Tr::kRows);
-  const std::size_t kp = gemm_padded_k(g.type, g.k), groups = kp / gemm_group_elements(g.type);
-  const std::size_t np = gemm_padded_n(g.n);
-  const std::size_t elem = 4 / gemm_group_elements(g.type), lda_bytes = g.lda * elem;
-  const auto* a = static_cast<const std::byte*>(g.a);
-  const auto* packed = static_cast<const std::byte*>(g.packed);
-  const std::size_t chunk =
-      std::max<std::size_t>(kRows256, kRowChunkBytes / (std::min(groups, kKBlockGroups) * 4) / kRows256 * kRows256);
-  for (std::size_t r0 = 0; r0 < g.rows; r0 += chunk) {
-    const std::size_t r1 = std::min(g.rows, r0 + chunk);
-    // One panel is one tile column: 16 columns, each K group's 64 bytes after the previous group's.
-    static_assert(kPanel256 == kBlock);
-    for (std::size_t p0 = n_begin; p0 < n_end; p0 += kPanel256) {
-      constexpr std::size_t group_bytes = kPanel256 * 4;
-      const std::size_t end = std::min(n_end, p0 + kPanel256);
-      const std::byte* w = packed + p0 * groups * 4;
-      for (std::size_t k0 = 0; k0 < groups; k0 += kKBlockGroups) {
-        const KRange ks{k0, std::min(groups, k0 + kKBlockGroups), k0 == 0, k0 + kKBlockGroups >= groups};
-        const ChunkPrefetch prefetch(w, kPanel256, group_bytes, ks, groups, p0, n_end, np,
-                                     (r1 - r0 + kRows256 - 1) / kRows256);
-        for (std::size_t r = r0, tile = 0; r < r1; r += kRows256, ++tile) {
-          const std::byte* ar = a + r * lda_bytes;
-          const PrefetchSlice pf = prefetch.slice(tile, w + ks.begin * group_bytes);
-          switch (std::min(kRows256, r1 - r)) {
-            case 6:
-              if constexpr (Tr::kRows >= 6) tile256<Tr, 6>(g, ar, lda_bytes, w, group_bytes, ks, r, p0, pf);
-              break;
-            case 5:
-              if constexpr (Tr::kRows >= 5) tile256<Tr, 5>(g, ar, lda_bytes, w, group_bytes, ks, r, p0, pf);
-              break;
-            case 4: tile256<Tr, 4>(g, ar, lda_bytes, w, group_bytes, ks, r, p0, pf); break;
-            case 3: tile256<Tr, 3>(g, ar, lda_bytes, w, group_bytes, ks, r, p0, pf); break;
-            case 2: tile256<Tr, 2>(g, ar, lda_bytes, w, group_bytes, ks, r, p0, pf); break;
-            default: tile256<Tr, 1>(g, ar, lda_bytes, w, group_bytes, ks, r, p0, pf); break;
-          }
-        }
-      }
-      if (g.activation != GemmActivation::kNone)
-        for (std::size_t r = r0; r < r1; ++r) activate_body(g.y + r * g.ldy + p0, end - p0, g.activation);
+struct Tiles256 {
+  SENTI_GEMM_TARGET_256 static void run(const GemmArgs& g, const TileCall& t) {
+    switch (t.rows) {
+      case 6:
+        if constexpr (Tr::kRows >= 6) tile256<Tr, 6>(g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+        return;
+      case 5:
+        if constexpr (Tr::kRows >= 5) tile256<Tr, 5>(g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+        return;
+      case 4: return tile256<Tr, 4>(g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+      case 3: return tile256<Tr, 3>(g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+      case 2: return tile256<Tr, 2>(g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+      default: return tile256<Tr, 1>(g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
     }
   }
+};
+
+template <class Tr>
+SENTI_GEMM_TARGET_256 void driver256(const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
+  drive_tiles<kPanel256, static_cast<std::size_t>(Tr::kRows), Tiles256<Tr>>(g, n_begin, n_end);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -111,7 +111,7 @@ struct Problem {
 
   // Packs the weights (again, after a test changed them) in isa's layout.
   void pack(GemmIsa isa) const {
-    packed.assign(gemm_packed_bytes(type, n, k), std::byte{0xff});
+    packed.resize(gemm_packed_bytes(type, n, k));  // gemm_pack zeroes it first
     gemm_pack(type, isa, weight, n, k, packed.data());
     packed_isa = isa;
   }

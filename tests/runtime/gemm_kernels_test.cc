@@ -198,7 +198,8 @@ struct Shape {
 
 TEST(GemmKernels, EveryVariantMatchesPlainLoopsOnOddShapes) {
   const Shape shapes[] = {{1, 16, 4}, {1, 1, 1}, {7, 37, 13}, {13, 129, 70}, {6, 64, 64}, {25, 200, 257},
-                          {3, 768, 96}, {64, 80, 33}, {5, 2, 31}, {9, 40, 1100}};  // the last: several K blocks
+                          {3, 768, 96}, {64, 80, 33}, {5, 2, 31}, {9, 40, 1100},  // several K blocks
+                          {300, 40, 1100}};  // several row chunks (their activations packed per K block)
   int ran = 0;
   for (GemmType type : {GemmType::kInt8, GemmType::kBf16, GemmType::kFp32}) {
     for (GemmIsa isa : variants(type)) {
@@ -255,38 +256,41 @@ TEST(GemmKernels, ColumnSplitsGiveTheSameResult) {
 }
 
 // A row's result never depends on the other rows of its call (batch == single, bit for bit): every
-// variant computes each row of a 37-row call exactly as a call of that row alone, or of any window
-// of rows around it (full tiles, row tails and column tails alike), with each epilogue.
+// variant computes each row of a call exactly as a call of that row alone, or of any window of rows
+// around it (full tiles, row tails and column tails alike), with each epilogue: a 37-row call, and
+// one of 140 rows whose K blocks and row chunks are several.
 TEST(GemmKernels, EachRowGetsItsResultAloneWhateverTheOtherRows) {
   int ran = 0;
   for (GemmType type : {GemmType::kInt8, GemmType::kBf16, GemmType::kFp32}) {
     for (GemmIsa isa : variants(type)) {
       if (!host_has(isa)) continue;
-      const Problem p(type, 37, 200, 257, gemm_needs_7bit_weights(isa) ? 63 : 127, 11);
-      for (GemmActivation act : {GemmActivation::kNone, GemmActivation::kGeluErf, GemmActivation::kTanh}) {
-        std::vector<float> whole(p.rows * p.n);
-        gemm_run_columns(isa, p.args(isa, whole.data(), p.n, act), 0, p.n);
-        for (std::size_t first = 0; first < p.rows; first += 3) {
-          for (std::size_t count : {std::size_t{1}, std::size_t{2}, std::size_t{5}, std::size_t{7}, std::size_t{13}}) {
-            const std::size_t rows = std::min(count, p.rows - first);
-            std::vector<float> part(rows * p.n, NAN);
-            GemmArgs g = p.args(isa, part.data(), p.n, act);
-            const std::size_t element = type == GemmType::kInt8 ? 1 : type == GemmType::kBf16 ? 2 : 4;
-            g.a = static_cast<const std::byte*>(g.a) + first * p.lda * element;
-            g.rows = rows;
-            if (type == GemmType::kInt8) g.row_scales += first;
-            gemm_run_columns(isa, g, 0, p.n);
-            for (std::size_t i = 0; i < rows * p.n; ++i) {
-              if (std::memcmp(&part[i], &whole[first * p.n + i], sizeof(float)) != 0) {
-                ADD_FAILURE() << type_name(type) << "/" << gemm_isa_name(isa) << " act " << static_cast<int>(act)
-                              << ": rows [" << first << ", " << first + rows << ") element " << i << ": " << part[i]
-                              << " vs " << whole[first * p.n + i] << " in the whole call";
-                return;
+      for (const Shape& s : {Shape{37, 200, 257}, Shape{140, 40, 1100}}) {
+        const Problem p(type, s.rows, s.n, s.k, gemm_needs_7bit_weights(isa) ? 63 : 127, 11);
+        for (GemmActivation act : {GemmActivation::kNone, GemmActivation::kGeluErf, GemmActivation::kTanh}) {
+          std::vector<float> whole(p.rows * p.n);
+          gemm_run_columns(isa, p.args(isa, whole.data(), p.n, act), 0, p.n);
+          for (std::size_t first = 0; first < p.rows; first += 3) {
+            for (std::size_t count : {std::size_t{1}, std::size_t{2}, std::size_t{5}, std::size_t{7}, std::size_t{13}}) {
+              const std::size_t rows = std::min(count, p.rows - first);
+              std::vector<float> part(rows * p.n, NAN);
+              GemmArgs g = p.args(isa, part.data(), p.n, act);
+              const std::size_t element = type == GemmType::kInt8 ? 1 : type == GemmType::kBf16 ? 2 : 4;
+              g.a = static_cast<const std::byte*>(g.a) + first * p.lda * element;
+              g.rows = rows;
+              if (type == GemmType::kInt8) g.row_scales += first;
+              gemm_run_columns(isa, g, 0, p.n);
+              for (std::size_t i = 0; i < rows * p.n; ++i) {
+                if (std::memcmp(&part[i], &whole[first * p.n + i], sizeof(float)) != 0) {
+                  ADD_FAILURE() << type_name(type) << "/" << gemm_isa_name(isa) << " act " << static_cast<int>(act)
+                                << ": rows [" << first << ", " << first + rows << ") element " << i << ": " << part[i]
+                                << " vs " << whole[first * p.n + i] << " in the whole call";
+                  return;
+                }
               }
             }
           }
+          ++ran;
         }
-        ++ran;
       }
       std::printf("[ran] %s on %s: rows independent\n", type_name(type), gemm_isa_name(isa));
     }

@@ -62,10 +62,9 @@ int32_t load_group(const std::byte* p) {
 // more often than not (a layer's panels are 0.6-9 MB, and between calls other work evicts them), and
 // one tile's arithmetic is too short to hide a miss: with only the hardware prefetchers the first
 // tile of each chunk stalled on DRAM while the rest of the chunk computed with the memory bus idle
-// (rbt3 at batch 1 ran at a third of one core's DRAM bandwidth). A chunk (a panel's K block) is
-// followed in memory by the next one the same thread reads (the panel's next K block, or its next
-// panel), so every tile of a chunk prefetches an equal share of those bytes, at most one line per K
-// step: the stream overlaps the whole chunk's arithmetic. Measured on the AVX2 host (rbt3, the seed
+// (rbt3 at batch 1 ran at a third of one core's DRAM bandwidth). While a chunk (a panel's K block)
+// is computed, every tile of it prefetches an equal share of the next chunk the same thread reads
+// (the next panel's same K block, or the first panel's next K block), at most one line per K step: the stream overlaps the whole chunk's arithmetic. Measured on the AVX2 host (rbt3, the seed
 // sentences at batch 1, 1 thread, senti's kernels for every call, medians of 4 alternating runs):
 // int8 12.6 -> 8.8 ms, fp32 30.8 -> 18.4 ms. A prefetch never faults and changes no result;
 // SENTI_GEMM_PREFETCH=0 turns it off (A/B runs).
@@ -83,18 +82,10 @@ struct PrefetchSlice {
 
 class ChunkPrefetch {
  public:
-  // The chunk of panel `panel` (panel_width columns wide, group stride group_bytes) over ks, read by
-  // `tiles` tiles; the next chunk is the panel's next K block, else (when p0 + panel_width < n_end)
-  // the next panel's first one.
-  ChunkPrefetch(const std::byte* panel, std::size_t panel_width, std::size_t group_bytes, KRange ks,
-                std::size_t groups, std::size_t p0, std::size_t n_end, std::size_t np, std::size_t tiles)
-      : next_(panel + ks.end * group_bytes), steps_(ks.end - ks.begin) {
-    std::size_t bytes = 0;
-    if (g_prefetch_weights && ks.end < groups)
-      bytes = std::min(kKBlockGroups, groups - ks.end) * group_bytes;
-    else if (g_prefetch_weights && p0 + panel_width < n_end)
-      bytes = std::min(kKBlockGroups, groups) * std::min(panel_width, np - p0 - panel_width) * 4;
-    lines_ = (bytes + 63) / 64;
+  // The current chunk has `steps` K steps and is read by `tiles` tiles; the next chunk the thread
+  // reads is `bytes` bytes at `next` (0: nothing to prefetch).
+  ChunkPrefetch(const std::byte* next, std::size_t bytes, std::size_t steps, std::size_t tiles)
+      : next_(next), steps_(steps), lines_(g_prefetch_weights ? (bytes + 63) / 64 : 0) {
     per_tile_ = tiles == 0 ? 0 : std::min(steps_, (lines_ + tiles - 1) / tiles);
   }
   PrefetchSlice slice(std::size_t tile, const std::byte* fallback) const {
@@ -106,7 +97,7 @@ class ChunkPrefetch {
 
  private:
   const std::byte* next_;
-  std::size_t steps_, lines_ = 0, per_tile_ = 0;
+  std::size_t steps_, lines_, per_tile_ = 0;
 };
 
 // To L1: prefetching to L2 only (T1) was no faster on the AVX2 host (within noise, kernel bench).
@@ -124,11 +115,11 @@ SENTI_ALWAYS_INLINE void activate_body(float* y, std::size_t cols, GemmActivatio
   }
 }
 
-// One tile of a SIMD driver: `rows` rows from `row` (their activations at a, row stride lda_bytes) ×
-// the `cols` columns from `col` of the panel at w (K group stride group_bytes), over the K groups of ks.
+// One tile of a SIMD driver: `rows` rows from `row` × the `cols` columns from `col` of the panel at w
+// (K group stride group_bytes), over the K groups of ks. Its activations at `a` are packed
+// (pack_activations): K step k's groups of the tile's rows side by side at a + (k - ks.begin)·rows·4.
 struct TileCall {
   const std::byte* a;
-  std::size_t lda_bytes;
   const std::byte* w;
   std::size_t group_bytes;
   KRange ks;
@@ -136,12 +127,43 @@ struct TileCall {
   PrefetchSlice pf;
 };
 
+// The activations of `rows` rows (row stride lda_bytes) over the K groups of ks, tile by tile (tiles
+// of kTileRows rows, the last one shorter): within a tile, for each K step, its rows' 32-bit groups
+// side by side. A tile's kernel then broadcasts from one sequential stream instead of one per row:
+// rows a multiple of 4 KiB apart (K = 3072 in fp32) fell into one L1 set with the weights' lines.
+template <std::size_t kTileRows>
+SENTI_ALWAYS_INLINE void pack_activations(const std::byte* a, std::size_t lda_bytes, std::size_t rows, KRange ks,
+                                          std::byte* out) {
+  const std::size_t steps = ks.end - ks.begin;
+  std::size_t t = 0;
+  for (; t + kTileRows <= rows; t += kTileRows) {  // full tiles: the row loop unrolled
+    const std::byte* src = a + t * lda_bytes + ks.begin * 4;
+    for (std::size_t k = 0; k < steps; ++k, out += kTileRows * 4)
+#pragma GCC unroll 8
+      for (std::size_t r = 0; r < kTileRows; ++r) std::memcpy(out + r * 4, src + r * lda_bytes + k * 4, 4);
+  }
+  const std::size_t mr = rows - t;  // the last, shorter tile
+  for (std::size_t r = 0; r < mr; ++r) {
+    const std::byte* src = a + (t + r) * lda_bytes + ks.begin * 4;
+    for (std::size_t k = 0; k < steps; ++k) std::memcpy(out + (k * mr + r) * 4, src + k * 4, 4);
+  }
+}
+
+// The packed activations of the calling thread's current row chunk and K block: at most
+// kRowChunkBytes, or one tile's worth where a tile is larger (grows once, kept for later calls).
+std::byte* activation_buffer(std::size_t bytes) {
+  thread_local std::vector<std::byte> buffer;
+  if (buffer.size() < bytes) buffer.resize(bytes);
+  return buffer.data();
+}
+
 // The loop nest both SIMD drivers share, over output columns [n_begin, n_end): row chunks whose
-// activations stay in L2, panels of kPanelCols columns, K blocks (each chunk of weights prefetching
-// the next), row tiles of up to kTileRows; after a panel's last K block, its activation.
-// Tiles::run(g, tile) computes one tile with the ISA's kernel. Always inlined into the ISA's driver,
-// so that the activation is compiled for that ISA's target as the kernel's own epilogue is (batch ==
-// single bit for bit needs the same GELU code on every path: compiled without FMA it differed).
+// packed activations of one K block stay in L2; K blocks; panels of kPanelCols columns (each chunk of
+// weights, a panel's K block, prefetching the next); row tiles of up to kTileRows; after a panel's
+// last K block, its activation. Tiles::run(g, tile) computes one tile with the ISA's kernel. Always
+// inlined into the ISA's driver, so that the activation is compiled for that ISA's target as the
+// kernel's own epilogue is (batch == single bit for bit needs the same GELU code on every path:
+// compiled without FMA it differed).
 template <std::size_t kPanelCols, std::size_t kTileRows, class Tiles>
 SENTI_ALWAYS_INLINE void drive_tiles(const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
   const std::size_t kp = gemm_padded_k(g.type, g.k), groups = kp / gemm_group_elements(g.type);
@@ -149,24 +171,40 @@ SENTI_ALWAYS_INLINE void drive_tiles(const GemmArgs& g, std::size_t n_begin, std
   const std::size_t elem = 4 / gemm_group_elements(g.type), lda_bytes = g.lda * elem;
   const auto* a = static_cast<const std::byte*>(g.a);
   const auto* packed = static_cast<const std::byte*>(g.packed);
-  const std::size_t chunk =
-      std::max<std::size_t>(kTileRows, kRowChunkBytes / (std::min(groups, kKBlockGroups) * 4) / kTileRows * kTileRows);
+  const std::size_t block = std::min(groups, kKBlockGroups);
+  const std::size_t chunk = std::max<std::size_t>(kTileRows, kRowChunkBytes / (block * 4) / kTileRows * kTileRows);
+  std::byte* const packed_a = activation_buffer(std::min(chunk, g.rows) * block * 4);
+  // Panel p0's weights (width columns, K group stride width·4) start at packed + p0·groups·4.
+  const auto panel_width = [&](std::size_t p0) { return std::min(kPanelCols, np - p0); };
   for (std::size_t r0 = 0; r0 < g.rows; r0 += chunk) {
-    const std::size_t r1 = std::min(g.rows, r0 + chunk);
-    for (std::size_t p0 = n_begin; p0 < n_end; p0 += kPanelCols) {
-      const std::size_t width = std::min(kPanelCols, np - p0), group_bytes = width * 4;
-      const std::size_t cols = std::min(n_end, p0 + width) - p0;
-      const std::byte* w = packed + p0 * groups * 4;
-      for (std::size_t k0 = 0; k0 < groups; k0 += kKBlockGroups) {
-        const KRange ks{k0, std::min(groups, k0 + kKBlockGroups), k0 == 0, k0 + kKBlockGroups >= groups};
-        const ChunkPrefetch prefetch(w, kPanelCols, group_bytes, ks, groups, p0, n_end, np,
-                                     (r1 - r0 + kTileRows - 1) / kTileRows);
+    const std::size_t r1 = std::min(g.rows, r0 + chunk), tiles = (r1 - r0 + kTileRows - 1) / kTileRows;
+    for (std::size_t k0 = 0; k0 < groups; k0 += kKBlockGroups) {
+      const KRange ks{k0, std::min(groups, k0 + kKBlockGroups), k0 == 0, k0 + kKBlockGroups >= groups};
+      const std::size_t steps = ks.end - ks.begin;
+      pack_activations<kTileRows>(a + r0 * lda_bytes, lda_bytes, r1 - r0, ks, packed_a);
+      for (std::size_t p0 = n_begin; p0 < n_end; p0 += kPanelCols) {
+        const std::size_t width = panel_width(p0), group_bytes = width * 4;
+        const std::size_t cols = std::min(n_end, p0 + width) - p0;
+        const std::byte* w = packed + p0 * groups * 4;
+        // The next chunk: the next panel's same K block, else the first panel's next K block.
+        const std::byte* next = nullptr;
+        std::size_t next_bytes = 0;
+        if (p0 + kPanelCols < n_end) {
+          const std::size_t w1 = panel_width(p0 + kPanelCols);
+          next = packed + (p0 + kPanelCols) * groups * 4 + ks.begin * w1 * 4;
+          next_bytes = steps * w1 * 4;
+        } else if (ks.end < groups) {
+          const std::size_t w0 = panel_width(n_begin);
+          next = packed + n_begin * groups * 4 + ks.end * w0 * 4;
+          next_bytes = std::min(kKBlockGroups, groups - ks.end) * w0 * 4;
+        }
+        const ChunkPrefetch prefetch(next, next_bytes, steps, tiles);
         for (std::size_t r = r0, tile = 0; r < r1; r += kTileRows, ++tile)
-          Tiles::run(g, TileCall{a + r * lda_bytes, lda_bytes, w, group_bytes, ks, r, std::min(kTileRows, r1 - r), p0,
-                                 cols, prefetch.slice(tile, w + ks.begin * group_bytes)});
+          Tiles::run(g, TileCall{packed_a + tile * kTileRows * steps * 4, w, group_bytes, ks, r,
+                                 std::min(kTileRows, r1 - r), p0, cols, prefetch.slice(tile, w + ks.begin * group_bytes)});
+        if (ks.last && g.activation != GemmActivation::kNone)
+          for (std::size_t r = r0; r < r1; ++r) activate_body(g.y + r * g.ldy + p0, cols, g.activation);
       }
-      if (g.activation != GemmActivation::kNone)
-        for (std::size_t r = r0; r < r1; ++r) activate_body(g.y + r * g.ldy + p0, cols, g.activation);
     }
   }
 }
@@ -237,7 +275,7 @@ SENTI_GEMM_TARGET_512 SENTI_ALWAYS_INLINE void store_raw512(float* y, __mmask16 
 // `group_bytes`), over the K groups of `ks`; then the epilogue stores it into y (or, before the last
 // K block, the raw accumulators).
 template <class Tr, int MR, int NB>
-SENTI_GEMM_TARGET_512 void tile512(const GemmArgs& g, const std::byte* a, std::size_t lda_bytes, const std::byte* w,
+SENTI_GEMM_TARGET_512 void tile512(const GemmArgs& g, const std::byte* a, const std::byte* w,
                                    std::size_t group_bytes, KRange ks, std::size_t row, std::size_t col,
                                    PrefetchSlice pf) {
   typename Tr::Acc acc[MR][NB];
@@ -263,7 +301,7 @@ SENTI_GEMM_TARGET_512 void tile512(const GemmArgs& g, const std::byte* a, std::s
     prefetch_share(pf, k - ks.begin);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
-      const __m512i av = _mm512_set1_epi32(load_group(a + static_cast<std::size_t>(r) * lda_bytes + k * 4));
+      const __m512i av = _mm512_set1_epi32(load_group(a + ((k - ks.begin) * MR + static_cast<std::size_t>(r)) * 4));
 #pragma GCC unroll 4
       for (int b = 0; b < NB; ++b) acc[r][b] = Tr::dot(acc[r][b], av, wv[b]);
     }
@@ -287,14 +325,13 @@ SENTI_GEMM_TARGET_512 void tile512(const GemmArgs& g, const std::byte* a, std::s
 }
 
 template <class Tr, int MR>
-SENTI_GEMM_TARGET_512 void tile512_nb(std::size_t nb, const GemmArgs& g, const std::byte* a, std::size_t lda_bytes,
-                                      const std::byte* w, std::size_t group_bytes, KRange ks, std::size_t row,
+SENTI_GEMM_TARGET_512 void tile512_nb(std::size_t nb, const GemmArgs& g, const std::byte* a, const std::byte* w, std::size_t group_bytes, KRange ks, std::size_t row,
                                       std::size_t col, PrefetchSlice pf) {
   switch (nb) {
-    case 4: return tile512<Tr, MR, 4>(g, a, lda_bytes, w, group_bytes, ks, row, col, pf);
-    case 3: return tile512<Tr, MR, 3>(g, a, lda_bytes, w, group_bytes, ks, row, col, pf);
-    case 2: return tile512<Tr, MR, 2>(g, a, lda_bytes, w, group_bytes, ks, row, col, pf);
-    default: return tile512<Tr, MR, 1>(g, a, lda_bytes, w, group_bytes, ks, row, col, pf);
+    case 4: return tile512<Tr, MR, 4>(g, a, w, group_bytes, ks, row, col, pf);
+    case 3: return tile512<Tr, MR, 3>(g, a, w, group_bytes, ks, row, col, pf);
+    case 2: return tile512<Tr, MR, 2>(g, a, w, group_bytes, ks, row, col, pf);
+    default: return tile512<Tr, MR, 1>(g, a, w, group_bytes, ks, row, col, pf);
   }
 }
 
@@ -308,12 +345,12 @@ struct Tiles512 {
   SENTI_GEMM_TARGET_512 static void run(const GemmArgs& g, const TileCall& t) {
     const std::size_t nb = (t.cols + kBlock - 1) / kBlock;
     switch (t.rows) {
-      case 6: return tile512_nb<Tr, 6>(nb, g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
-      case 5: return tile512_nb<Tr, 5>(nb, g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
-      case 4: return tile512_nb<Tr, 4>(nb, g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
-      case 3: return tile512_nb<Tr, 3>(nb, g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
-      case 2: return tile512_nb<Tr, 2>(nb, g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
-      default: return tile512_nb<Tr, 1>(nb, g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+      case 6: return tile512_nb<Tr, 6>(nb, g, t.a, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+      case 5: return tile512_nb<Tr, 5>(nb, g, t.a, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+      case 4: return tile512_nb<Tr, 4>(nb, g, t.a, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+      case 3: return tile512_nb<Tr, 3>(nb, g, t.a, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+      case 2: return tile512_nb<Tr, 2>(nb, g, t.a, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+      default: return tile512_nb<Tr, 1>(nb, g, t.a, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
     }
   }
 };
@@ -378,6 +415,13 @@ struct Fp32Fma256 {
 // The raw accumulator bits of `lanes` columns (fp32 or s32) between K blocks, lanes past them zero.
 template <class Tr>
 SENTI_GEMM_TARGET_256 SENTI_ALWAYS_INLINE typename Tr::Acc load_raw256(const float* y, std::size_t lanes) {
+  if (lanes == 8) {
+    if constexpr (std::is_same_v<typename Tr::Lane, float>) {
+      return _mm256_loadu_ps(y);
+    } else {
+      return _mm256_castps_si256(_mm256_loadu_ps(y));
+    }
+  }
   alignas(32) float tmp[8] = {};
   std::memcpy(tmp, y, lanes * 4);
   if constexpr (std::is_same_v<typename Tr::Lane, float>) {
@@ -387,6 +431,7 @@ SENTI_GEMM_TARGET_256 SENTI_ALWAYS_INLINE typename Tr::Acc load_raw256(const flo
   }
 }
 SENTI_GEMM_TARGET_256 SENTI_ALWAYS_INLINE void store_raw256(float* y, std::size_t lanes, __m256 v) {
+  if (lanes == 8) return _mm256_storeu_ps(y, v);
   alignas(32) float tmp[8];
   _mm256_store_ps(tmp, v);
   std::memcpy(y, tmp, lanes * 4);
@@ -396,7 +441,7 @@ SENTI_GEMM_TARGET_256 SENTI_ALWAYS_INLINE void store_raw256(float* y, std::size_
 }
 
 template <class Tr, int MR>
-SENTI_GEMM_TARGET_256 void tile256(const GemmArgs& g, const std::byte* a, std::size_t lda_bytes, const std::byte* w,
+SENTI_GEMM_TARGET_256 void tile256(const GemmArgs& g, const std::byte* a, const std::byte* w,
                                    std::size_t group_bytes, KRange ks, std::size_t row, std::size_t col,
                                    PrefetchSlice pf) {
   typename Tr::Acc acc[MR][2];
@@ -419,7 +464,7 @@ SENTI_GEMM_TARGET_256 void tile256(const GemmArgs& g, const std::byte* a, std::s
     prefetch_share(pf, k - ks.begin);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
-      const __m256i av = _mm256_set1_epi32(load_group(a + static_cast<std::size_t>(r) * lda_bytes + k * 4));
+      const __m256i av = _mm256_set1_epi32(load_group(a + ((k - ks.begin) * MR + static_cast<std::size_t>(r)) * 4));
       acc[r][0] = Tr::dot(acc[r][0], av, w0);
       acc[r][1] = Tr::dot(acc[r][1], av, w1);
     }
@@ -453,15 +498,15 @@ struct Tiles256 {
   SENTI_GEMM_TARGET_256 static void run(const GemmArgs& g, const TileCall& t) {
     switch (t.rows) {
       case 6:
-        if constexpr (Tr::kRows >= 6) tile256<Tr, 6>(g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+        if constexpr (Tr::kRows >= 6) tile256<Tr, 6>(g, t.a, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
         return;
       case 5:
-        if constexpr (Tr::kRows >= 5) tile256<Tr, 5>(g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+        if constexpr (Tr::kRows >= 5) tile256<Tr, 5>(g, t.a, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
         return;
-      case 4: return tile256<Tr, 4>(g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
-      case 3: return tile256<Tr, 3>(g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
-      case 2: return tile256<Tr, 2>(g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
-      default: return tile256<Tr, 1>(g, t.a, t.lda_bytes, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+      case 4: return tile256<Tr, 4>(g, t.a, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+      case 3: return tile256<Tr, 3>(g, t.a, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+      case 2: return tile256<Tr, 2>(g, t.a, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
+      default: return tile256<Tr, 1>(g, t.a, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);
     }
   }
 };

@@ -137,18 +137,15 @@ bool senti_kernel_enabled(Precision precision) {
     case Precision::kInt8: return v == "senti" || !(f.amx_int8 && f.os_amx);
     case Precision::kBf16:
       return gemm_isa(GemmType::kBf16) == GemmIsa::kAvx512Bf16 && (v == "senti" || !(f.amx_bf16 && f.os_amx));
-    // fp32: senti's 256-bit kernel for small row counts on AVX2 hosts (senti_kernel_mixes_with_onednn);
-    // on AVX-512 hosts oneDNN's for every row count unless SENTI_GEMM=senti (senti's 512-bit fp32
-    // kernel has not been measured against oneDNN's brgemm there).
-    case Precision::kFp32: return v == "senti" || gemm_isa(GemmType::kFp32) == GemmIsa::kAvx2;
+    // fp32: senti's FMA kernel for every row count (batch == single bit for bit). On the AVX2 host
+    // it was 0.97-1.0x oneDNN's gemm:jit at 512-2048 rows and 1.1-1.8x up to 256 (senti_kernel_bench);
+    // the 512-bit one has not been timed against oneDNN's brgemm (no such host since it changed).
+    case Precision::kFp32: return v == "senti" || gemm_isa(GemmType::kFp32) != GemmIsa::kScalar;
   }
   return false;
 }
 
-bool senti_kernel_mixes_with_onednn(Precision precision) {
-  return precision == Precision::kInt8 ||
-         (precision == Precision::kFp32 && gemm_isa(GemmType::kFp32) == GemmIsa::kAvx2);
-}
+bool senti_kernel_mixes_with_onednn(Precision precision) { return precision == Precision::kInt8; }
 
 std::size_t default_senti_max_rows(Precision precision) {
   constexpr std::size_t kUnlimited = std::numeric_limits<std::size_t>::max();
@@ -157,8 +154,7 @@ std::size_t default_senti_max_rows(Precision precision) {
   if (forced != nullptr && std::string_view(forced) == "senti") return kUnlimited;
   if (const char* rows = std::getenv("SENTI_GEMM_ROWS"); rows != nullptr && *rows >= '0' && *rows <= '9')
     return std::strtoul(rows, nullptr, 10);
-  if (precision == Precision::kFp32) return kAvx2Fp32SentiMaxRows;
-  return gemm_isa(GemmType::kInt8) == GemmIsa::kAvx2 ? kAvx2Int8SentiMaxRows : kDefaultSentiMaxRows;
+  return gemm_isa(GemmType::kInt8) == GemmIsa::kAvx2 ? kUnlimited : kDefaultSentiMaxRows;
 }
 
 AlignedBytes::AlignedBytes(std::size_t size) : size_(size) {

@@ -45,28 +45,24 @@ class AlignedBytes {
 };
 
 // senti's kernel (gemm_kernels.h) runs where the host has one: int8 (all ISAs; oneDNN 2.6 on AVX2
-// was 1.4-9x slower up to ~18 rows here), fp32 (AVX2 and AVX-512) and bf16 (AVX512-BF16), not on
+// was 1.4-9x slower up to ~18 rows here), fp32 (AVX2 and AVX-512 FMA) and bf16 (AVX512-BF16), not on
 // AMX hosts for int8/bf16 (oneDNN's AMX brgemm) unless SENTI_GEMM=senti. SENTI_GEMM=onednn turns it off.
 bool senti_kernel_enabled(Precision precision);
 // Whether calls of different row counts may go to different kernels (senti's for few rows, oneDNN's
-// for many): int8, whose sums are exact s32 on both kernels with one shared epilogue, so a row's
-// result never depends on the other rows of its call; and fp32 where senti's fp32 kernel is the
-// 256-bit one (AVX2 hosts), whose rounding then differs from oneDNN's in the last bits (batch and
-// single agree within rounding, as with oneDNN alone, whose sums also depend on the row count).
-// bf16, and fp32 on AVX-512 hosts, run one kernel for every row count.
+// for many): int8 only, whose sums are exact s32 on both kernels with one shared epilogue, so a row's
+// result never depends on the other rows of its call. fp32 and bf16 run senti's kernel for every row
+// count (one accumulation order per output whatever the batch: batch == single bit for bit), or
+// oneDNN's for every row count where senti's is off.
 bool senti_kernel_mixes_with_onednn(Precision precision);
 // Calls of at most this many rows go to senti's kernel, larger ones to oneDNN's (where the
-// precision mixes; else unlimited). Rules from the AVX2 host measured (rbt3 at batch 1, weights
-// streamed from DRAM as in serving, and senti_kernel_bench): int8 on kAvx2 up to 64 rows (senti's
-// 1.44x oneDNN's on the seed sentences, 1.14x at 32 rows, 1.0x at 64-128, 0.85x at 256+), fp32 on
-// kAvx2 up to 32 rows (1.3x on the seed sentences, 1.0x at 32, 0.72-0.87x from 128); int8 on the
-// other ISAs up to 16 rows (not measured since the weight prefetch: gemm_kernels.cc).
+// precision mixes; else unlimited). int8 on kAvx2: every row count (measured on the AVX2 host since
+// the packed activations, gemm_kernels.cc: senti's kernel 1.0-1.1x oneDNN's gemm:jit from 256 to
+// 2048 rows, rbt3 throughput 1.01-1.03x with senti's for every call); int8 on the other ISAs up to
+// 16 rows (the AVX-512 VNNI kernel was half of oneDNN's brgemm at 32 rows: issue 18).
 // SENTI_GEMM_ROWS=N sets it, SENTI_GEMM_ROWS=measure measures it at load (CpuBackend),
 // SENTI_GEMM=senti makes it unlimited.
 std::size_t default_senti_max_rows(Precision precision);
 inline constexpr std::size_t kDefaultSentiMaxRows = 16;
-inline constexpr std::size_t kAvx2Int8SentiMaxRows = 64;
-inline constexpr std::size_t kAvx2Fp32SentiMaxRows = 32;
 
 // The packed form of one linear layer: what senti compile stores and what PackedLinear runs.
 struct PackedLinearData {
@@ -109,7 +105,8 @@ class PackedLinear {
 
   const PackedLinearData& data() const { return data_; }
   bool repacked() const { return repacked_; }  // adopted weights had to be re-packed for this host
-  // The kernels that run, e.g. "senti-int8-avx2 up to 32 rows, then gemm:jit" or oneDNN's alone.
+  // The kernels that run, e.g. "senti-int8-avx512_vnni up to 16 rows, then brg:avx512_core_vnni",
+  // "senti-fp32-avx2" (every row count) or oneDNN's alone.
   std::string implementation() const;
   std::string onednn_implementation() const;  // e.g. "brg:avx512_core_vnni"
 

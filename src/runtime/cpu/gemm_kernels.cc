@@ -64,7 +64,8 @@ int32_t load_group(const std::byte* p) {
 // tile of each chunk stalled on DRAM while the rest of the chunk computed with the memory bus idle
 // (rbt3 at batch 1 ran at a third of one core's DRAM bandwidth). While a chunk (a panel's K block)
 // is computed, every tile of it prefetches an equal share of the next chunk the same thread reads
-// (the next panel's same K block, or the first panel's next K block), at most one line per K step: the stream overlaps the whole chunk's arithmetic. Measured on the AVX2 host (rbt3, the seed
+// (the next panel's same K block, or the first panel's next K block), at most one line per K step:
+// the stream overlaps the whole chunk's arithmetic. Measured on the AVX2 host (rbt3, the seed
 // sentences at batch 1, 1 thread, senti's kernels for every call, medians of 4 alternating runs):
 // int8 12.6 -> 8.8 ms, fp32 30.8 -> 18.4 ms. A prefetch never faults and changes no result;
 // SENTI_GEMM_PREFETCH=0 turns it off (A/B runs).
@@ -204,9 +205,11 @@ SENTI_ALWAYS_INLINE void drive_tiles(const GemmArgs& g, std::size_t n_begin, std
           next_bytes = std::min(kKBlockGroups, groups - ks.end) * w0 * 4;
         }
         const ChunkPrefetch prefetch(next, next_bytes, steps, tiles);
-        for (std::size_t r = r0, tile = 0; r < r1; r += kTileRows, ++tile)
+        for (std::size_t r = r0, tile = 0; r < r1; r += kTileRows, ++tile) {
+          const PrefetchSlice pf = prefetch.slice(tile, w + ks.begin * group_bytes);
           Tiles::run(g, TileCall{packed_a + tile * kTileRows * steps * 4, w, group_bytes, ks, r,
-                                 std::min(kTileRows, r1 - r), p0, cols, prefetch.slice(tile, w + ks.begin * group_bytes)});
+                                 std::min(kTileRows, r1 - r), p0, cols, pf});
+        }
         if (ks.last && g.activation != GemmActivation::kNone)
           for (std::size_t r = r0; r < r1; ++r) activate_body(g.y + r * g.ldy + p0, cols, g.activation);
       }
@@ -330,8 +333,9 @@ SENTI_GEMM_TARGET_512 void tile512(const GemmArgs& g, const std::byte* a, const 
 }
 
 template <class Tr, int MR>
-SENTI_GEMM_TARGET_512 void tile512_nb(std::size_t nb, const GemmArgs& g, const std::byte* a, const std::byte* w, std::size_t group_bytes, KRange ks, std::size_t row,
-                                      std::size_t col, PrefetchSlice pf) {
+SENTI_GEMM_TARGET_512 void tile512_nb(std::size_t nb, const GemmArgs& g, const std::byte* a, const std::byte* w,
+                                      std::size_t group_bytes, KRange ks, std::size_t row, std::size_t col,
+                                      PrefetchSlice pf) {
   switch (nb) {
     case 4: return tile512<Tr, MR, 4>(g, a, w, group_bytes, ks, row, col, pf);
     case 3: return tile512<Tr, MR, 3>(g, a, w, group_bytes, ks, row, col, pf);

@@ -263,7 +263,7 @@ def run_workload(name: str, extra: list[str], cands: list[dict], env: dict, work
 
 
 def run_http(args, senti: Senti, model: Path, seed_texts: list[str], traffic_texts: list[str], in_process: dict,
-             reference: dict, work: Path) -> dict:
+             reference: dict, work: Path, env: dict) -> dict:
     if not senti.has("serve"):
         return {"available": False, "reason": f"{senti.path} has no `serve` subcommand (issue 4 not merged yet)"}
     config = json.loads((model / "config.json").read_text())
@@ -300,6 +300,10 @@ def run_http(args, senti: Senti, model: Path, seed_texts: list[str], traffic_tex
                 # The seed sentences again over one keep-alive connection, timed by wrk (C) rather than Python.
                 entry["serial_wrk"] = http_load.wrk_median(server.port, seed_paths, 1, args.http_duration, args.http_runs,
                                                            get=True)
+                # The seed sentences in-process right after (the server idle): HTTP against a figure taken
+                # minutes earlier measured this shared host's drift as much as HTTP (+0.37 ms vs +0.0-0.1 ms
+                # paired, rbt3 int8 at 1 thread).
+                entry["in_process_after"] = in_process_now(args, senti, model, p, work / "seed.txt", env)
                 entry["wrk"] = [http_load.wrk_median(server.port, bodies, c, args.http_duration, args.http_runs)
                                 for c in (1, 8, 64)]
             else:
@@ -313,6 +317,17 @@ def run_http(args, senti: Senti, model: Path, seed_texts: list[str], traffic_tex
             entry["exit_code_after_sigterm"] = rc
         out["servers"][name] = entry
     return out
+
+
+def in_process_now(args, senti: Senti, model: Path, precision: str, seed: Path, env: dict) -> dict:
+    """senti bench at batch 1 on the seed sentences, as the seed workload runs it: {command, p50_ms} or a reason."""
+    cmd = [senti.path, "bench", "--model", str(model), "--precision", precision, "--threads", str(args.threads),
+           "--json", "--mode", "latency", "--input", str(seed), "--max-length", "128", "--runs", str(args.runs),
+           "--warmup", "10"]
+    result, err = run_json(cmd, env, 600)
+    if result is None:
+        return {"command": shlex.join(cmd), "reason": err}
+    return {"command": shlex.join(cmd), "p50_ms": result["p50_ms_median_of_runs"]}
 
 
 def repo_relative(value):
@@ -388,7 +403,7 @@ def main() -> int:
     if args.no_http:
         results["http"] = {"available": False, "reason": "skipped (--no-http)"}
     else:
-        results["http"] = run_http(args, senti, model, seed_texts, traffic_texts, results["traffic"], reference, work)
+        results["http"] = run_http(args, senti, model, seed_texts, traffic_texts, results["traffic"], reference, work, env)
     results["finished"] = dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds")
     results["environment"]["loadavg_end"] = os.getloadavg()
 

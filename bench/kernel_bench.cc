@@ -25,6 +25,7 @@
 
 #include "runtime/cpu/gemm_kernels.h"
 #include "runtime/cpu/packed_linear.h"
+#include "runtime/cpu/precision.h"
 #include "senti/host_info.h"
 #include "split_list.h"
 
@@ -350,6 +351,10 @@ int main(int argc, char** argv) {
     for (auto& v : x) v = u(gen);
     for (const auto& name : precisions) {
       const Precision precision = name == "int8" ? Precision::kInt8 : name == "bf16" ? Precision::kBf16 : Precision::kFp32;
+      if (!senti::cpu::host_supports(precision, senti::detect_cpu_features())) {
+        std::printf("| %s | %zu×%zu | - | not run by this CPU |%s\n", name.c_str(), n, k, std::string(8, '|').c_str());
+        continue;
+      }
       const std::size_t bytes_per_weight = precision == Precision::kInt8 ? 1 : precision == Precision::kBf16 ? 2 : 4;
       const double peak = (precision == Precision::kInt8 ? p.int8 : precision == Precision::kBf16 ? p.bf16 : p.fp32) *
                           threads;

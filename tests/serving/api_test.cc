@@ -179,20 +179,6 @@ TEST_F(ServeApi, KServeV2) {
   expect_error(c.get("/v2/models/tiny/infer"), 405, "method_not_allowed");
 }
 
-// A lone request runs on the network thread that read it only where the forward is one thread (with
-// more, each network thread's OpenMP team made libgomp sleep at every parallel region: server.cc).
-TEST(ServeThreads, LoneRequestsRunInlineOnlyWithOneComputeThread) {
-  for (const std::string threads : {"1", "2"}) {
-    ServerProcess server({"--threads", threads});
-    ASSERT_NE(server.port(), 0);
-    HttpClient c(server.port());
-    EXPECT_EQ(c.get("/info").json()["inline_when_idle"], threads == "1") << threads;
-    const HttpResult r = c.get("/predict?text=%E5%A5%BD");
-    ASSERT_EQ(r.status, 200) << r.body;
-    EXPECT_EQ(r.json()["text"], "好");
-  }
-}
-
 TEST_F(ServeApi, HealthInfoMetricsOpenApi) {
   HttpClient c(server_->port());
   HttpResult r = c.get("/health");

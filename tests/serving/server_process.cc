@@ -24,9 +24,7 @@ ServerProcess::ServerProcess(const std::vector<std::string>& extra_args) {
     return;
   }
   log_path_ = path;
-  std::vector<std::string> args = {SENTI_EXE, "serve", "--port", "0", "--log-format", "json"};
-  if (std::find(extra_args.begin(), extra_args.end(), "--threads") == extra_args.end())
-    args.insert(args.end(), {"--threads", "1"});
+  std::vector<std::string> args = {SENTI_EXE, "serve", "--port", "0", "--log-format", "json", "--threads", "1"};
   if (std::find(extra_args.begin(), extra_args.end(), "--model") == extra_args.end())
     args.insert(args.end(), {"--model", std::string(SENTI_TEST_DATA_DIR) + "/models/tiny"});
   args.insert(args.end(), extra_args.begin(), extra_args.end());

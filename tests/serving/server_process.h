@@ -13,8 +13,8 @@ namespace senti::test {
 
 class ServerProcess {
  public:
-  // Starts build/senti serve --port 0 --log-format json ... extra_args, with --threads 1 and
-  // --model tests/data/models/tiny unless extra_args name a --threads or a --model.
+  // Starts build/senti serve --port 0 --log-format json --threads 1 ... extra_args, with
+  // --model tests/data/models/tiny unless extra_args name a --model.
   // Fails the calling test (ADD_FAILURE) and leaves port() == 0 when it does not come up.
   explicit ServerProcess(const std::vector<std::string>& extra_args = {});
   ~ServerProcess();  // SIGKILL if still running

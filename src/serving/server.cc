@@ -123,10 +123,9 @@ BatchOptions batch_options_of(const ServeOptions& options, const Classifier& cla
   // A lone request may run on the network thread that read it (two hand-offs fewer) only where the
   // forward is one thread. With more, every network thread that ran one would keep an OpenMP team of
   // its own besides the engine thread's, and libgomp, counting more team threads than cores, then
-  // sleeps in the kernel at every parallel region instead of spinning (30 context switches per request
-  // against 9). Measured on 2 cores, 2 threads, serial keep-alive GET /predict (wrk -c1) p50: rbt3 int8
-  // 2.44-2.63 -> 2.26-2.28 ms (2.16-2.22 in-process), the default model 0.53 -> 0.43 ms (0.33
-  // in-process). The CUDA backend keeps the engine thread
+  // sleeps in the kernel at every parallel region instead of spinning: rbt3 int8 at 2 threads on 2
+  // cores, serial GET /predict p50 2.83 ms (30 context switches per request) vs 2.43-2.48 ms on the
+  // engine thread alone (9 per request; 2.34 ms in-process). The CUDA backend keeps the engine thread
   // (its streams and graphs were made there; not measured otherwise: no GPU where inline runs were
   // written).
   const int compute_threads = options.threads > 0 ? options.threads : omp_get_max_threads();

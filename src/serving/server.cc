@@ -4,16 +4,11 @@
 #include <atomic>
 #include <chrono>
 #include <csignal>
-#include <exception>
 #include <filesystem>
 #include <functional>
-#include <optional>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
-
-#include <omp.h>
 
 #include "senti/classifier.h"
 #include "serving/grpc/grpc_server.h"
@@ -95,24 +90,6 @@ ClassifierOptions classifier_options_of(const ServeOptions& options) {
   return classifier_options;
 }
 
-// Loads the model on a thread of its own that then exits, so that the OpenMP team its packing started
-// (oneDNN reorders, senti's packing) goes with it. libgomp counts the threads of every team, parked or
-// not, and when they outnumber the cores it spins ~100 times instead of ~300000 before sleeping in the
-// kernel: every one of a forward's dozens of parallel regions then paid a futex wake-up.
-Classifier load_on_own_thread(const ServeOptions& options) {
-  std::optional<Classifier> classifier;
-  std::exception_ptr error;
-  std::thread([&] {
-    try {
-      classifier.emplace(Classifier::load(options.model_dir, classifier_options_of(options)));
-    } catch (...) {
-      error = std::current_exception();
-    }
-  }).join();
-  if (error) std::rethrow_exception(error);
-  return std::move(*classifier);
-}
-
 BatchOptions batch_options_of(const ServeOptions& options, const Classifier& classifier) {
   BatchOptions batch_options;
   // Unset (0) limits default by device: a GPU wants larger batches than the CPU.
@@ -120,16 +97,9 @@ BatchOptions batch_options_of(const ServeOptions& options, const Classifier& cla
   batch_options.max_batch_tokens = options.max_batch_tokens > 0 ? options.max_batch_tokens : gpu ? 16384 : 8192;
   batch_options.max_batch_requests = options.max_batch_requests > 0 ? options.max_batch_requests : gpu ? 256 : 64;
   batch_options.max_batch_delay = std::chrono::microseconds(options.max_batch_delay_us);
-  // A lone request may run on the network thread that read it (two hand-offs fewer) only where the
-  // forward is one thread. With more, every network thread that ran one would keep an OpenMP team of
-  // its own besides the engine thread's, and libgomp, counting more team threads than cores, then
-  // sleeps in the kernel at every parallel region instead of spinning: rbt3 int8 at 2 threads on 2
-  // cores, serial GET /predict p50 2.83 ms (30 context switches per request) vs 2.43-2.48 ms on the
-  // engine thread alone (9 per request; 2.34 ms in-process). The CUDA backend keeps the engine thread
-  // (its streams and graphs were made there; not measured otherwise: no GPU where inline runs were
-  // written).
-  const int compute_threads = options.threads > 0 ? options.threads : omp_get_max_threads();
-  batch_options.run_inline_when_idle = !gpu && !options.engine_thread_only && compute_threads == 1;
+  // The CUDA backend keeps the engine thread (its streams and graphs were made there; not measured
+  // otherwise: no GPU where inline runs were written).
+  batch_options.run_inline_when_idle = !gpu && !options.engine_thread_only;
   return batch_options;
 }
 
@@ -159,7 +129,7 @@ int run_server(const ServeOptions& options) {
     return 1;
   }
   const auto load_start = std::chrono::steady_clock::now();
-  Classifier classifier = load_on_own_thread(options);
+  Classifier classifier = Classifier::load(options.model_dir, classifier_options_of(options));
 
   Metrics metrics;
   Batcher batcher(

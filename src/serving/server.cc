@@ -99,6 +99,13 @@ BatchOptions batch_options_of(const ServeOptions& options, const Classifier& cla
   batch_options.max_batch_delay = std::chrono::microseconds(options.max_batch_delay_us);
   // The CUDA backend keeps the engine thread (its streams and graphs were made there; not measured
   // otherwise: no GPU where inline runs were written).
+  // Also at more than one compute thread: tried on 2 cores (2 threads), the engine thread for every
+  // forward (and the model loaded on a thread that exits, so that only the engine's OpenMP team is left
+  // and libgomp spins instead of sleeping at every parallel region: 30 context switches per request
+  // became 9) made serial keep-alive requests faster (rbt3 int8 wrk -c1 p50 2.44-2.63 -> 2.26-2.28 ms),
+  // but requests a few hundred ms apart then took 1-22 ms instead of 0.4-0.8: the team's worker spins
+  // ~3 ms after each forward on the core the network thread is woken on, and the answer waits for it.
+  // Inline, the network thread is the team's master and answers at once.
   batch_options.run_inline_when_idle = !gpu && !options.engine_thread_only;
   return batch_options;
 }

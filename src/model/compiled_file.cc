@@ -4,6 +4,7 @@
 #include <fstream>
 
 #include "model/mapped_file.h"
+#include "model/json_integers.h"
 #include "senti/error.h"
 
 namespace senti::model {
@@ -128,8 +129,8 @@ std::shared_ptr<const CompiledFile> CompiledFile::open(const std::filesystem::pa
                                          reinterpret_cast<const char*>(base + kHeaderSize + json_size));
     if (!f->metadata_.is_object()) throw ModelError("metadata is not a JSON object");
     for (const auto& [tensor, info] : f->metadata_.at("tensors").items()) {
-      const auto offset = info.at("offset").get<uint64_t>();
-      const auto bytes = info.at("size").get<uint64_t>();
+      const auto offset = json_integer<uint64_t>(info.at("offset"), name + ": tensor " + tensor + " offset");
+      const auto bytes = json_integer<uint64_t>(info.at("size"), name + ": tensor " + tensor + " size");
       if (offset % kCompiledAlignment != 0 || offset > data_size || bytes > data_size - offset) {
         throw ModelError("tensor " + tensor + " (" + std::to_string(bytes) + " bytes at " + std::to_string(offset) +
                          ") lies outside the " + std::to_string(data_size) + "-byte data section");

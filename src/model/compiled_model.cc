@@ -2,6 +2,7 @@
 
 #include <vector>
 
+#include "model/json_integers.h"
 #include "senti/error.h"
 
 namespace senti::model {
@@ -32,13 +33,13 @@ BertTokenizer tokenizer_from_json(const nlohmann::json& j, const std::string& or
     o.do_lower_case = j.at("do_lower_case").get<bool>();
     if (!j.at("strip_accents").is_null()) o.strip_accents = j.at("strip_accents").get<bool>();
     o.tokenize_chinese_chars = j.at("tokenize_chinese_chars").get<bool>();
-    o.max_input_chars_per_word = j.at("max_input_chars_per_word").get<std::size_t>();
+    o.max_input_chars_per_word = json_integer<std::size_t>(j.at("max_input_chars_per_word"), origin + ": max_input_chars_per_word");
     o.unk_token = j.at("unk_token").get<std::string>();
     o.cls_token = j.at("cls_token").get<std::string>();
     o.sep_token = j.at("sep_token").get<std::string>();
     o.pad_token = j.at("pad_token").get<std::string>();
     o.mask_token = j.at("mask_token").get<std::string>();
-    o.model_max_length = j.at("model_max_length").get<std::size_t>();
+    o.model_max_length = json_integer<std::size_t>(j.at("model_max_length"), origin + ": model_max_length");
     return BertTokenizer(Vocab::from_tokens(j.at("vocab").get<std::vector<std::string>>()), std::move(o));
   } catch (const nlohmann::json::exception& e) {
     throw ModelError(origin + ": bad tokenizer metadata: " + e.what());

@@ -171,6 +171,26 @@ TEST(Compile, CorruptHeaderAndMetadataAreClearErrors) {
   bytes.replace(at, 11, "\"offset\":9,");
   write_file(path, bytes);
   expect_model_error(path, "outside");
+
+  // Numbers where integers belong: a tensor size of 9e99 (converting it to an integer was undefined
+  // behaviour: found by senti_file_fuzzer) and a tokenizer length of 5e2 (a float, however whole).
+  bytes = good;
+  std::size_t digits_at = 0, digits = 0;  // the first tensor size of at least 4 digits
+  for (auto s = bytes.find("\"size\":"); s != std::string::npos && digits < 4; s = bytes.find("\"size\":", s + 1)) {
+    digits_at = s + 7;
+    digits = bytes.find_first_not_of("0123456789", digits_at) - digits_at;
+  }
+  ASSERT_GE(digits, 4u);
+  bytes.replace(digits_at, digits, "9" + std::string(digits - 4, '0') + "e99");
+  write_file(path, bytes);
+  expect_model_error(path, "expected an integer");
+
+  bytes = good;
+  const auto length_at = bytes.find("\"model_max_length\":512");
+  ASSERT_NE(length_at, std::string::npos);
+  bytes.replace(length_at + 19, 3, "5e2");
+  write_file(path, bytes);
+  expect_model_error(path, "expected an integer");
 }
 
 // Random single-byte damage anywhere in the header and metadata: every load either works (the byte

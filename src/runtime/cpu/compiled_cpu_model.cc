@@ -5,6 +5,7 @@
 #include <utility>
 #include <vector>
 
+#include "model/json_integers.h"
 #include "senti/error.h"
 
 namespace senti::cpu {
@@ -67,10 +68,10 @@ void check_dense_layout(const dnnl_memory_desc_t& d, const std::string& what) {
 memory::desc desc_from_json(const json& j, const std::string& what) {
   dnnl_memory_desc_t d;
   std::memset(&d, 0, sizeof d);
-  const auto ndims = j.at("ndims").get<int>();
+  const auto ndims = model::json_integer<int>(j.at("ndims"), what + ": ndims");
   if (ndims < 1 || ndims > DNNL_MAX_NDIMS) throw ModelError(what + ": bad ndims " + std::to_string(ndims));
   auto fill = [&](const char* key, dnnl_dims_t& out, std::size_t expect) {
-    const auto v = j.at(key).get<std::vector<int64_t>>();
+    const auto v = model::json_integers<int64_t>(j.at(key), what + ": " + key);
     if (v.size() != expect || expect > DNNL_MAX_NDIMS) throw ModelError(what + ": bad layout field " + key);
     for (std::size_t i = 0; i < v.size(); ++i) {
       if (v[i] < 0) throw ModelError(what + ": negative layout value in " + key);
@@ -82,22 +83,22 @@ memory::desc desc_from_json(const json& j, const std::string& what) {
   fill("padded_dims", d.padded_dims, static_cast<std::size_t>(ndims));
   fill("padded_offsets", d.padded_offsets, static_cast<std::size_t>(ndims));
   // Only the weight types senti compile writes; any other number is rejected before it becomes an enum.
-  const int data_type = j.at("data_type").get<int>();
+  const int data_type = model::json_integer<int>(j.at("data_type"), what + ": data_type");
   if (data_type != dnnl_f32 && data_type != dnnl_bf16 && data_type != dnnl_s8)
     throw ModelError(what + ": unsupported layout data type " + std::to_string(data_type));
   d.data_type = static_cast<dnnl_data_type_t>(data_type);
-  d.offset0 = j.at("offset0").get<int64_t>();
+  d.offset0 = model::json_integer<int64_t>(j.at("offset0"), what + ": offset0");
   d.format_kind = dnnl_blocked;
   auto& b = d.format_desc.blocking;
   fill("strides", b.strides, static_cast<std::size_t>(ndims));
-  const auto blocks = j.at("inner_blks").get<std::vector<int64_t>>();
+  const auto blocks = model::json_integers<int64_t>(j.at("inner_blks"), what + ": inner_blks");
   if (blocks.size() > DNNL_MAX_NDIMS) throw ModelError(what + ": too many inner blocks");
   b.inner_nblks = static_cast<int>(blocks.size());
   fill("inner_blks", b.inner_blks, blocks.size());
   fill("inner_idxs", b.inner_idxs, blocks.size());
   for (std::size_t i = 0; i < blocks.size(); ++i)
     if (b.inner_idxs[i] >= ndims || b.inner_blks[i] == 0) throw ModelError(what + ": bad inner block");
-  if (j.at("extra_flags").get<uint64_t>() != 0) throw ModelError(what + ": layouts with extra flags are not supported");
+  if (model::json_integer<uint64_t>(j.at("extra_flags"), what + ": extra_flags") != 0) throw ModelError(what + ": layouts with extra flags are not supported");
   if (d.offset0 != 0) throw ModelError(what + ": non-zero layout offset");
   check_dense_layout(d, what);
   return memory::desc(d);
@@ -156,8 +157,8 @@ PackedLinear read_linear(const dnnl::engine& engine, const model::CompiledFile& 
   PackedLinearData d;
   d.precision = precision_from(info.at("precision").get<std::string>(), what);
   if (d.precision != precision) throw ModelError(what + ": precision differs from the model's");
-  d.in = info.at("in").get<std::size_t>();
-  d.out = info.at("out").get<std::size_t>();
+  d.in = model::json_integer<std::size_t>(info.at("in"), what + ": in");
+  d.out = model::json_integer<std::size_t>(info.at("out"), what + ": out");
   if (d.in != in || d.out != out) {
     throw ModelError(what + ": shape [" + std::to_string(d.out) + ", " + std::to_string(d.in) + "], expected [" +
                      std::to_string(out) + ", " + std::to_string(in) + "]");
@@ -173,7 +174,7 @@ PackedLinear read_linear(const dnnl::engine& engine, const model::CompiledFile& 
   if (d.weights_desc.data.data_type != expected_type) throw ModelError(what + ": layout data type does not match");
   d.weights = f.tensor(name + ".weight", d.weights_desc.get_size()).data();
   d.bias = read_floats(f, name + ".bias", out);
-  d.weight_limit = info.at("weight_limit").get<int>();
+  d.weight_limit = model::json_integer<int>(info.at("weight_limit"), what + ": weight_limit");
   if (precision == Precision::kInt8) {
     d.weight_scales = read_floats(f, name + ".scales", out);
     d.compensation = read_floats(f, name + ".compensation", out);
@@ -219,7 +220,7 @@ CpuModel load_cpu_model(const dnnl::engine& engine, const model::CompiledFile& f
   CpuModel model;
   try {
     model.precision = precision_from(meta.at("precision").get<std::string>(), what);
-    if (meta.at("layers").get<std::size_t>() != config.num_hidden_layers)
+    if (model::json_integer<std::size_t>(meta.at("layers"), "compiled model: layers") != config.num_hidden_layers)
       throw ModelError(what + ": layer count differs from its config");
   } catch (const json::exception& e) {
     throw ModelError(what + ": bad compiled-model metadata: " + e.what());

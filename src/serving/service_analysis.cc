@@ -34,8 +34,13 @@ struct AnalysisWork {
   AnalysisWork() = default;
   AnalysisWork(const AnalysisWork&) = delete;
   AnalysisWork& operator=(const AnalysisWork&) = delete;
-  ~AnalysisWork() {
+  ~AnalysisWork() { release(); }
+  // Gives the share back once (the model work is done): when the analyses are finished, before the
+  // answer is written, so that a client that has its answer finds the share free (the last copy of
+  // the completion, which holds this, may be destroyed only after the answer was sent).
+  void release() {
     if (in_flight != nullptr) in_flight->fetch_sub(reserved);
+    in_flight = nullptr;
   }
 };
 
@@ -107,6 +112,7 @@ void Service::analyze(const std::shared_ptr<Call>& call, std::vector<TextInput> 
           analyses.push_back(plan.finish(std::vector<Prediction>(from, from + static_cast<std::ptrdiff_t>(k))));
           next += k;
         }
+        work->release();
         return render(analyses, t);
       });
 }

@@ -104,8 +104,29 @@ void CpuBackend::ensure_capacity(std::size_t tokens, std::size_t sequences) {
   grow(intermediate_, tokens * config_.intermediate_size);
   // The [CLS] rows go through the last layer's matmuls, whose int8 input quantization reads whole row blocks.
   grow(cls_, PackedLinear::padded_rows(sequences) * h);
+  grow(cls_query_, sequences * h);
   grow(pooled_, sequences * h);
   if (positions_.size() < tokens) positions_.resize(tokens);
+}
+
+// The last layer's attention reads every token's key and value but only the [CLS] rows' queries: the
+// keys and values (columns [h, 3h) of qkv_) are computed for every token, the queries (columns [0, h))
+// for the [CLS] rows only, each value the same as the whole matmul's (an output column's arithmetic
+// does not depend on the other columns or rows). rbt3 at ~18 tokens: 4% of the encoder's multiply-adds
+// less; the seed sentences at batch 1, 1 thread, AVX2 host, alternating runs: int8 p50 4.05 -> 3.96 ms,
+// fp32 9.28 -> 9.09 ms. Where senti's kernel does not run these rows, the whole matmul runs.
+void CpuBackend::last_layer_qkv(PackedLinear& qkv, const PackedBatch& batch) {
+  const std::size_t tokens = batch.num_tokens(), sequences = batch.num_sequences(), h = config_.hidden_size;
+  float* cls_query = cls_query_.data();
+  for (std::size_t s = 0; s < sequences; ++s)
+    std::memcpy(cls_.data() + s * h, hidden_.data() + batch.offsets[s] * h, h * sizeof(float));
+  if (!qkv.forward_columns(hidden_.data(), tokens, qkv_.data(), 3 * h, h, 3 * h) ||
+      !qkv.forward_columns(cls_.data(), sequences, cls_query, h, 0, h)) {
+    qkv.forward(stream_, hidden_.data(), tokens, qkv_.data(), true);
+    return;
+  }
+  for (std::size_t s = 0; s < sequences; ++s)
+    std::memcpy(qkv_.data() + batch.offsets[s] * 3 * h, cls_query + s * h, h * sizeof(float));
 }
 
 void CpuBackend::forward(const PackedBatch& batch, float* logits) {
@@ -131,7 +152,11 @@ void CpuBackend::forward(const PackedBatch& batch, float* logits) {
   for (std::size_t l = 0; l < model_.layers.size(); ++l) {
     auto& layer = model_.layers[l];
     const bool cls_only = cls_only_last && l + 1 == model_.layers.size();
-    layer.qkv.forward(stream_, hidden_.data(), tokens, qkv_.data(), true);
+    if (cls_only) {
+      last_layer_qkv(layer.qkv, batch);
+    } else {
+      layer.qkv.forward(stream_, hidden_.data(), tokens, qkv_.data(), true);
+    }
     {
       StageTimer timer(Stage::kAttention);
       if (onednn_attention_) {

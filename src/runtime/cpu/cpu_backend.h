@@ -31,6 +31,7 @@ class CpuBackend final : public Backend {
  private:
   void ensure_capacity(std::size_t tokens, std::size_t sequences);
   void choose_senti_rows();
+  void last_layer_qkv(PackedLinear& qkv, const PackedBatch& batch);
 
   const BertConfig config_;
   std::shared_ptr<const void> keep_alive_;  // a mapped compiled file the model points into
@@ -46,7 +47,7 @@ class CpuBackend final : public Backend {
 
   // Workspace, grown to the largest batch seen and reused: no allocation per call after warm-up.
   std::vector<float> hidden_, qkv_, context_, projected_, intermediate_;
-  std::vector<float> cls_, pooled_;
+  std::vector<float> cls_, cls_query_, pooled_;
   std::vector<std::size_t> positions_;
 };
 

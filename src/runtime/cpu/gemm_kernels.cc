@@ -690,17 +690,21 @@ void gemm_run_columns(GemmIsa isa, const GemmArgs& g, std::size_t n_begin, std::
   }
 }
 
-void gemm_run(GemmIsa isa, const GemmArgs& g, int threads) {
+void gemm_run(GemmIsa isa, const GemmArgs& g, int threads) { gemm_run(isa, g, threads, 0, g.n); }
+
+void gemm_run(GemmIsa isa, const GemmArgs& g, int threads, std::size_t n_begin, std::size_t n_end) {
   // Below this many multiply-adds a fork/join costs more than it saves.
   constexpr std::size_t kParallelWork = 1 << 18;
-  const std::size_t panel = gemm_panel_columns(g.type, isa), panels = (g.n + panel - 1) / panel;
-  if (threads <= 1 || panels < 2 || g.rows * g.n * g.k < kParallelWork) return gemm_run_columns(isa, g, 0, g.n);
+  const std::size_t panel = gemm_panel_columns(g.type, isa), first_panel = n_begin / panel;
+  const std::size_t panels = (n_end + panel - 1) / panel - first_panel;
+  if (threads <= 1 || panels < 2 || g.rows * (n_end - n_begin) * g.k < kParallelWork)
+    return gemm_run_columns(isa, g, n_begin, n_end);
   const int used = static_cast<int>(std::min<std::size_t>(panels, static_cast<std::size_t>(threads)));
 #pragma omp parallel num_threads(used)
   {
     const auto t = static_cast<std::size_t>(omp_get_thread_num()), count = static_cast<std::size_t>(omp_get_num_threads());
-    const std::size_t first = panels * t / count, last = panels * (t + 1) / count;
-    gemm_run_columns(isa, g, first * panel, std::min(g.n, last * panel));
+    const std::size_t first = first_panel + panels * t / count, last = first_panel + panels * (t + 1) / count;
+    gemm_run_columns(isa, g, first * panel, std::min(n_end, last * panel));
   }
 }
 

@@ -82,6 +82,9 @@ void gemm_run_columns(GemmIsa isa, const GemmArgs& args, std::size_t n_begin, st
 
 // Runs the GEMM split over `threads` OpenMP threads by output-column panels (1: calling thread).
 void gemm_run(GemmIsa isa, const GemmArgs& args, int threads);
+// The same over output columns [n_begin, n_end) only (n_begin a multiple of the isa's panel width;
+// n_end one too, or n): the other columns of y are left as they are.
+void gemm_run(GemmIsa isa, const GemmArgs& args, int threads, std::size_t n_begin, std::size_t n_end);
 
 // Whether the host's kernel for `type` (gemm_isa(type)) gives the scalar reference's results on a
 // small odd-shaped problem: checked once per process (microseconds), so that a kernel that could

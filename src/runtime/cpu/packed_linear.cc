@@ -286,7 +286,18 @@ void PackedLinear::set_senti_max_rows(std::size_t rows) {
   if (has_senti_kernel() && senti_kernel_mixes_with_onednn(data_.precision)) senti_max_rows_ = rows;
 }
 
-void PackedLinear::forward_senti(const float* x, std::size_t rows, float* y) {
+bool PackedLinear::forward_columns(const float* x, std::size_t rows, float* y, std::size_t ldy, std::size_t begin,
+                                   std::size_t end) {
+  const std::size_t panel = gemm_panel_columns(gemm_type(data_.precision), gemm_isa_);
+  if (rows == 0 || rows > senti_max_rows_ || begin % panel != 0 || (end % panel != 0 && end != data_.out) ||
+      begin >= end || end > data_.out || ldy < end)
+    return false;
+  forward_senti(x, rows, y, ldy, begin, end);
+  return true;
+}
+
+void PackedLinear::forward_senti(const float* x, std::size_t rows, float* y, std::size_t ldy, std::size_t begin,
+                                 std::size_t end) {
   const GemmType type = gemm_type(data_.precision);
   const std::size_t in = data_.in, kp = gemm_padded_k(type, in);
   GemmArgs g;
@@ -297,7 +308,7 @@ void PackedLinear::forward_senti(const float* x, std::size_t rows, float* y) {
   g.lda = kp;
   g.packed = senti_weights_.data();
   g.y = y;
-  g.ldy = data_.out;
+  g.ldy = ldy;
   g.bias = data_.bias.data();
   g.activation = gemm_activation(activation_);
   {
@@ -348,10 +359,10 @@ void PackedLinear::forward_senti(const float* x, std::size_t rows, float* y) {
   const double start = profiling_enabled() ? thread_cpu_seconds() : 0.0;
   {
     StageTimer timer(Stage::kMatmul);
-    gemm_run(gemm_isa_, g, omp_get_max_threads());
+    gemm_run(gemm_isa_, g, omp_get_max_threads(), begin, end);
   }
   if (profiling_enabled())
-    profile_matmul(gemm_kernel_name(type, gemm_isa_), rows, data_.out, in, thread_cpu_seconds() - start);
+    profile_matmul(gemm_kernel_name(type, gemm_isa_), rows, end - begin, in, thread_cpu_seconds() - start);
 }
 
 std::size_t PackedLinear::release_onednn_weights() {
@@ -417,7 +428,7 @@ std::size_t PackedLinear::padded_rows(std::size_t rows) {
 
 void PackedLinear::forward(dnnl::stream& stream, const float* x, std::size_t rows, float* y, bool pad_rows) {
   if (rows == 0) return;
-  if (rows <= senti_max_rows_) return forward_senti(x, rows, y);
+  if (rows <= senti_max_rows_) return forward_senti(x, rows, y, data_.out, 0, data_.out);
   const double profile_start = profiling_enabled() ? thread_cpu_seconds() : 0.0;
   Plan& plan = [&]() -> Plan& {
     StageTimer timer(Stage::kMatmul);  // primitive creation (first call per row count) counts as matmul

@@ -93,6 +93,11 @@ class PackedLinear {
   // padded_rows(rows) rows (x and y must have room for them; the extra rows are don't-care): this
   // bounds the number of distinct shapes, hence of primitive creations (JIT), to a few dozen.
   void forward(dnnl::stream& stream, const float* x, std::size_t rows, float* y, bool pad_rows = false);
+  // Output columns [begin, end) of forward's result only, into y with row stride ldy (≥ end; the other
+  // columns untouched), each value the same as forward's: where senti's kernel runs `rows` rows and
+  // begin and end are on its panel boundaries (end may be out). Returns false, computing nothing,
+  // where it cannot: the caller then runs forward.
+  bool forward_columns(const float* x, std::size_t rows, float* y, std::size_t ldy, std::size_t begin, std::size_t end);
 
   // Creates the primitive for this row count now (JIT), so that the first request of that size
   // does not pay for it.
@@ -134,7 +139,7 @@ class PackedLinear {
   void finish_init();
   void pack_senti(const void* plain);  // plain [out, in] weight in the precision's element type
   void pack_senti_from_onednn();
-  void forward_senti(const float* x, std::size_t rows, float* y);
+  void forward_senti(const float* x, std::size_t rows, float* y, std::size_t ldy, std::size_t begin, std::size_t end);
 
   dnnl::engine engine_;
   Activation activation_;

@@ -69,7 +69,7 @@ class Batcher {
   Batcher& operator=(const Batcher&) = delete;
 
   // Starts the engine thread. It first runs warm_up (when given; exceptions are ignored) and start
-  // returns once that is done: a warm-up there sets up what is per thread (the OpenMP team, thread
+  // returns once that is done: a warm-up there sets up what is per thread (the compute pool, thread
   // caches), so the first request costs what every later one does.
   void start(const std::function<void()>& warm_up = {});
   // Thread-safe. The callback is called exactly once: on the engine thread, or on the calling thread

@@ -99,13 +99,13 @@ BatchOptions batch_options_of(const ServeOptions& options, const Classifier& cla
   batch_options.max_batch_delay = std::chrono::microseconds(options.max_batch_delay_us);
   // The CUDA backend keeps the engine thread (its streams and graphs were made there; not measured
   // otherwise: no GPU where inline runs were written).
-  // Also at more than one compute thread: tried on 2 cores (2 threads), the engine thread for every
-  // forward (and the model loaded on a thread that exits, so that only the engine's OpenMP team is left
-  // and libgomp spins instead of sleeping at every parallel region: 30 context switches per request
-  // became 9) made serial keep-alive requests faster (rbt3 int8 wrk -c1 p50 2.44-2.63 -> 2.26-2.28 ms),
-  // but requests a few hundred ms apart then took 1-22 ms instead of 0.4-0.8: the team's worker spins
-  // ~3 ms after each forward on the core the network thread is woken on, and the answer waits for it.
-  // Inline, the network thread is the team's master and answers at once.
+  // Also at more than one compute thread. Tried on 2 cores (2 threads) while the parallel loops were
+  // OpenMP's: the engine thread for every forward (one OpenMP team left, whose worker then spun instead
+  // of sleeping at every parallel region) made serial keep-alive requests faster, but requests a few
+  // hundred ms apart took 1-22 ms instead of 0.4-0.8: the worker spun ~3 ms after each forward on the
+  // core the network thread was woken on. Since the loops run on senti's pool (runtime/cpu/compute_pool.h),
+  // whose workers poll only during a forward, inline forwards no longer pay a wake-up per region: rbt3
+  // int8 wrk -c1 p50 2.44 -> 2.21-2.27 ms (2.14-2.20 in-process), the default model 0.65 -> 0.47 ms.
   batch_options.run_inline_when_idle = !gpu && !options.engine_thread_only;
   return batch_options;
 }
@@ -147,7 +147,7 @@ int run_server(const ServeOptions& options) {
       });
   metrics.queue_depth = [&batcher] { return batcher.queue_depth(); };
   // The engine thread starts with a warm-up (one text alone, then a small batch), so the first client
-  // does not pay for the engine's lazy set-up: that thread's OpenMP team, scratch buffers, first touch.
+  // does not pay for the engine's lazy set-up: the compute pool's workers, scratch buffers, first touch.
   batcher.start([&classifier] { warm_up(classifier); });
   const double load_ms =
       std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - load_start).count();

@@ -6,13 +6,14 @@
 
 #include <immintrin.h>
 
+#include "runtime/cpu/compute_pool.h"
 #include "runtime/cpu/kernel_isa.h"
 #include "runtime/cpu/vector_math.h"
 
 namespace senti::cpu {
 namespace {
 
-// Below this many elements the work runs on the calling thread: an OpenMP fork/join costs more.
+// Below this many elements the work runs on the calling thread: a fork/join costs more.
 constexpr std::size_t kParallelElements = 1 << 16;
 
 SENTI_ALWAYS_INLINE void to_bf16_body(const float* x, std::size_t n, uint16_t* out) {
@@ -170,8 +171,7 @@ void for_row_blocks(std::size_t rows, std::size_t cols, Fn fn) {
   }
   constexpr std::size_t kBlock = 16;
   const std::size_t blocks = (rows + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static)
-  for (std::size_t b = 0; b < blocks; ++b) fn(b * kBlock, std::min(kBlock, rows - b * kBlock));
+  parallel_for(compute_threads(), blocks, [&](std::size_t b) { fn(b * kBlock, std::min(kBlock, rows - b * kBlock)); });
 }
 
 }  // namespace

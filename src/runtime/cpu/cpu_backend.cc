@@ -12,6 +12,7 @@
 
 #include "model/compiled_file.h"
 #include "runtime/cpu/compiled_cpu_model.h"
+#include "runtime/cpu/compute_pool.h"
 #include "runtime/cpu/fused_attention.h"
 #include "runtime/cpu/kernel_isa.h"
 #include "runtime/cpu/norm_kernels.h"
@@ -135,6 +136,7 @@ void CpuBackend::forward(const PackedBatch& batch, float* logits) {
   const float eps = config_.layer_norm_eps;
   if (sequences == 0) return;
   if (num_threads_ > 0) omp_set_num_threads(num_threads_);
+  const SpinScope spin;  // the pool's workers poll between this forward's parallel loops
   ensure_capacity(PackedLinear::padded_rows(tokens), sequences);
 
   {
@@ -160,6 +162,7 @@ void CpuBackend::forward(const PackedBatch& batch, float* logits) {
     {
       StageTimer timer(Stage::kAttention);
       if (onednn_attention_) {
+        const SpinPause pause;  // per-head oneDNN matmuls (their OpenMP threads need the cores)
         attention_.forward(stream_, qkv_.data(), batch.offsets, context_.data());
       } else {
         fused_attention(qkv_.data(), batch.offsets.data(), sequences, config_.num_attention_heads,

@@ -1,11 +1,13 @@
 #include "runtime/cpu/fused_attention.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <vector>
 
 #include <immintrin.h>
 
+#include "runtime/cpu/compute_pool.h"
 #include "runtime/cpu/kernel_isa.h"
 #include "runtime/cpu/vector_math.h"
 
@@ -323,8 +325,14 @@ void fused_attention(KernelIsa isa, const float* qkv, const std::size_t* offsets
     for (std::size_t t = 0; t < tasks; ++t) run(t);
     return;
   }
-#pragma omp parallel for schedule(dynamic, 1)
-  for (std::size_t t = 0; t < tasks; ++t) run(t);
+  // Tasks (a sequence's head) differ in length: taken one at a time by whichever thread is free.
+  std::atomic<std::size_t> next{0};
+  parallel_run(static_cast<int>(std::min<std::size_t>(tasks, static_cast<std::size_t>(compute_threads()))),
+               [&](int, int) {
+                 for (std::size_t t = next.fetch_add(1, std::memory_order_relaxed); t < tasks;
+                      t = next.fetch_add(1, std::memory_order_relaxed))
+                   run(t);
+               });
 }
 
 }  // namespace senti::cpu

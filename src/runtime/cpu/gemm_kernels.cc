@@ -11,8 +11,8 @@
 #include <vector>
 
 #include <immintrin.h>
-#include <omp.h>
 
+#include "runtime/cpu/compute_pool.h"
 #include "runtime/cpu/kernel_isa.h"
 #include "runtime/cpu/vector_math.h"
 #include "senti/host_info.h"
@@ -700,12 +700,11 @@ void gemm_run(GemmIsa isa, const GemmArgs& g, int threads, std::size_t n_begin, 
   if (threads <= 1 || panels < 2 || g.rows * (n_end - n_begin) * g.k < kParallelWork)
     return gemm_run_columns(isa, g, n_begin, n_end);
   const int used = static_cast<int>(std::min<std::size_t>(panels, static_cast<std::size_t>(threads)));
-#pragma omp parallel num_threads(used)
-  {
-    const auto t = static_cast<std::size_t>(omp_get_thread_num()), count = static_cast<std::size_t>(omp_get_num_threads());
+  parallel_run(used, [&](int part, int parts) {
+    const auto t = static_cast<std::size_t>(part), count = static_cast<std::size_t>(parts);
     const std::size_t first = first_panel + panels * t / count, last = first_panel + panels * (t + 1) / count;
     gemm_run_columns(isa, g, first * panel, std::min(n_end, last * panel));
-  }
+  });
 }
 
 namespace {

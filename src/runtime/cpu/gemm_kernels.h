@@ -80,7 +80,7 @@ struct GemmArgs {
 // panel width, except that n_end may be n).
 void gemm_run_columns(GemmIsa isa, const GemmArgs& args, std::size_t n_begin, std::size_t n_end);
 
-// Runs the GEMM split over `threads` OpenMP threads by output-column panels (1: calling thread).
+// Runs the GEMM split over `threads` threads (compute_pool.h) by output-column panels (1: calling thread).
 void gemm_run(GemmIsa isa, const GemmArgs& args, int threads);
 // The same over output columns [n_begin, n_end) only (n_begin a multiple of the isa's panel width;
 // n_end one too, or n): the other columns of y are left as they are.

@@ -3,12 +3,13 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/cpu/compute_pool.h"
 #include "runtime/cpu/kernel_isa.h"
 
 namespace senti::cpu {
 namespace {
 
-// Fewer rows than this run on the calling thread: an OpenMP fork/join costs more than the work.
+// Fewer rows than this run on the calling thread: a fork/join costs more than the work.
 constexpr std::size_t kParallelTokens = 64;
 
 // Two-pass LayerNorm (mean, then variance of the centred values): the one-pass E[x²]−mean² form
@@ -90,8 +91,7 @@ void for_blocks(std::size_t tokens, Fn fn) {
   if (tokens < kParallelTokens) return fn(std::size_t{0}, tokens);
   constexpr std::size_t kBlock = 8;
   const std::size_t blocks = (tokens + kBlock - 1) / kBlock;
-#pragma omp parallel for schedule(static)
-  for (std::size_t b = 0; b < blocks; ++b) fn(b * kBlock, std::min(kBlock, tokens - b * kBlock));
+  parallel_for(compute_threads(), blocks, [&](std::size_t b) { fn(b * kBlock, std::min(kBlock, tokens - b * kBlock)); });
 }
 
 }  // namespace

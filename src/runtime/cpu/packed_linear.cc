@@ -8,9 +8,8 @@
 #include <new>
 #include <string_view>
 
-#include <omp.h>
-
 #include "runtime/cpu/activation_kernels.h"
+#include "runtime/cpu/compute_pool.h"
 #include "runtime/cpu/profile.h"
 #include "senti/error.h"
 #include "senti/host_info.h"
@@ -359,7 +358,7 @@ void PackedLinear::forward_senti(const float* x, std::size_t rows, float* y, std
   const double start = profiling_enabled() ? thread_cpu_seconds() : 0.0;
   {
     StageTimer timer(Stage::kMatmul);
-    gemm_run(gemm_isa_, g, omp_get_max_threads(), begin, end);
+    gemm_run(gemm_isa_, g, compute_threads(), begin, end);
   }
   if (profiling_enabled())
     profile_matmul(gemm_kernel_name(type, gemm_isa_), rows, end - begin, in, thread_cpu_seconds() - start);
@@ -462,6 +461,7 @@ void PackedLinear::forward(dnnl::stream& stream, const float* x, std::size_t row
     plan.dst.set_data_handle(s32_output_.data());
     {
       StageTimer timer(Stage::kMatmul);
+      const SpinPause pause;  // oneDNN's OpenMP threads need the cores
       plan.matmul.execute(stream, {{DNNL_ARG_SRC, plan.src}, {DNNL_ARG_WEIGHTS, weights_mem_}, {DNNL_ARG_DST, plan.dst}});
     }
     StageTimer timer(Stage::kDequantize);
@@ -472,6 +472,7 @@ void PackedLinear::forward(dnnl::stream& stream, const float* x, std::size_t row
   } else {
     plan.dst.set_data_handle(y);
     StageTimer timer(Stage::kMatmul);
+    const SpinPause pause;  // oneDNN's OpenMP threads need the cores
     plan.matmul.execute(stream, {{DNNL_ARG_SRC, plan.src},
                                  {DNNL_ARG_WEIGHTS, weights_mem_},
                                  {DNNL_ARG_BIAS, bias_mem_},

@@ -3,11 +3,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include "runtime/cpu/compute_pool.h"
+
 namespace senti::cpu {
 
 void scaled_softmax_rows(float* data, std::size_t rows, std::size_t cols, float scale) {
-#pragma omp parallel for schedule(static)
-  for (std::size_t r = 0; r < rows; ++r) {
+  parallel_for(compute_threads(), rows, [&](std::size_t r) {
     float* row = data + r * cols;
     float max_value = row[0];
     for (std::size_t c = 1; c < cols; ++c) max_value = std::max(max_value, row[c]);
@@ -18,7 +19,7 @@ void scaled_softmax_rows(float* data, std::size_t rows, std::size_t cols, float 
     }
     const float inv = 1.f / sum;
     for (std::size_t c = 0; c < cols; ++c) row[c] *= inv;
-  }
+  });
 }
 
 void softmax(const float* logits, std::size_t n, float* out) {

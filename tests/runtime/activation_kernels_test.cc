@@ -48,17 +48,20 @@ std::vector<float> test_rows(std::size_t cols, std::size_t& rows) {
 TEST(ActivationKernels, QuantizeEqualsTheScalarReferenceOnEveryIsa) {
   const auto isas = vector_isas_of_this_host();
   if (isas.empty()) GTEST_SKIP() << "no vector ISA on this host (or SENTI_MAX_ISA=scalar)";
+  for (int limit : {127, 63})  // 8-bit activations, and the 7 bits of the AVX2 GEMM (gemm_activation_limit)
   for (std::size_t cols : {1, 7, 8, 9, 31, 32, 33, 63, 100, 256, 768, 1000}) {
     std::size_t rows = 0;
     const std::vector<float> x = test_rows(cols, rows);
     std::vector<uint8_t> want(rows * cols);
     std::vector<float> want_scales(rows);
-    quantize_rows_u8(KernelIsa::kScalar, x.data(), rows, cols, want.data(), want_scales.data());
+    quantize_rows_u8(KernelIsa::kScalar, x.data(), rows, cols, want.data(), want_scales.data(), limit);
+    for (std::size_t i = 0; i < want.size(); ++i) ASSERT_LE(want[i], 2 * limit + 1) << "limit " << limit;
     for (KernelIsa isa : isas) {
-      SCOPED_TRACE(std::string(kernel_isa_name(isa)) + ", " + std::to_string(cols) + " columns");
+      SCOPED_TRACE(std::string(kernel_isa_name(isa)) + ", " + std::to_string(cols) + " columns, limit " +
+                   std::to_string(limit));
       std::vector<uint8_t> got(rows * cols, 0);
       std::vector<float> scales(rows, -1.f);
-      quantize_rows_u8(isa, x.data(), rows, cols, got.data(), scales.data());
+      quantize_rows_u8(isa, x.data(), rows, cols, got.data(), scales.data(), limit);
       for (std::size_t r = 0; r < rows; ++r) {
         EXPECT_EQ(std::bit_cast<uint32_t>(scales[r]), std::bit_cast<uint32_t>(want_scales[r])) << "row " << r;
         for (std::size_t c = 0; c < cols; ++c)
@@ -76,6 +79,17 @@ TEST(ActivationKernels, QuantizeMapsTheRowMaximumTo255AndZeroTo128) {
     quantize_rows_u8(isa, x.data(), 1, 4, q.data(), &scale);
     EXPECT_FLOAT_EQ(scale, 2.f / 127.f);
     EXPECT_EQ(q, (std::vector<uint8_t>{1, 128, 255, 192}));  // 1 * 127 / 2 = 63.5 rounds half up: 64 + 128
+  }
+}
+
+TEST(ActivationKernels, SevenBitQuantizeMapsTheRowMaximumTo127AndZeroTo64) {
+  const std::vector<float> x = {-2.f, 0.f, 2.f, 1.f};
+  for (KernelIsa isa : {KernelIsa::kScalar, kernel_isa()}) {
+    std::vector<uint8_t> q(4);
+    float scale = 0;
+    quantize_rows_u8(isa, x.data(), 1, 4, q.data(), &scale, 63);
+    EXPECT_FLOAT_EQ(scale, 2.f / 63.f);
+    EXPECT_EQ(q, (std::vector<uint8_t>{1, 64, 127, 96}));  // 1 * 63 / 2 = 31.5 rounds half up: 32 + 64
   }
 }
 

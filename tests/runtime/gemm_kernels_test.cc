@@ -72,11 +72,14 @@ struct Problem {
   mutable std::vector<std::byte> packed;  // packed for packed_isa (each ISA reads its own panel layout)
   mutable GemmIsa packed_isa = GemmIsa::kScalar;
 
-  Problem(GemmType t, std::size_t r, std::size_t n_, std::size_t k_, int weight_limit, uint32_t seed)
+  // int8: weights in [-weight_limit, weight_limit], activations in [0, 2 · activation_limit + 1] (what
+  // the kernel of the ISA under test takes: gemm_activation_limit).
+  Problem(GemmType t, std::size_t r, std::size_t n_, std::size_t k_, int weight_limit, uint32_t seed,
+          int activation_limit = 127)
       : type(t), rows(r), n(n_), k(k_) {
     std::mt19937 gen(seed);
     std::uniform_real_distribution<float> u(-1.f, 1.f);
-    std::uniform_int_distribution<int> wq(-weight_limit, weight_limit), aq(0, 255);
+    std::uniform_int_distribution<int> wq(-weight_limit, weight_limit), aq(0, 2 * activation_limit + 1);
     lda = gemm_padded_k(t, k) + 3;  // a stride beyond the padded K works too
     const std::size_t kp = gemm_padded_k(t, k);
     for (std::size_t i = 0; i < n; ++i) bias.push_back(u(gen));
@@ -86,7 +89,7 @@ struct Problem {
         int32_t sum = 0;
         for (std::size_t i = 0; i < k; ++i) sum += w8[c * k + i];
         scales.push_back(0.01f + 0.01f * std::fabs(u(gen)));
-        compensation.push_back(-128.f * scales.back() * static_cast<float>(sum));
+        compensation.push_back(-static_cast<float>(activation_limit + 1) * scales.back() * static_cast<float>(sum));
       }
       a8.assign(rows * lda, 200);  // padding: any value
       for (std::size_t i = 0; i < rows; ++i)
@@ -211,7 +214,7 @@ TEST(GemmKernels, EveryVariantMatchesPlainLoopsOnOddShapes) {
       uint32_t seed = 1;
       for (const Shape& s : shapes) {
         const int limit = gemm_needs_7bit_weights(isa) ? 63 : 127;
-        const Problem p(type, s.rows, s.n, s.k, limit, seed++);
+        const Problem p(type, s.rows, s.n, s.k, limit, seed++, gemm_activation_limit(isa));
         for (GemmActivation act : {GemmActivation::kNone, GemmActivation::kGeluErf, GemmActivation::kTanh}) {
           expect_matches(p, isa, act,
                          std::string(type_name(type)) + "/" + gemm_isa_name(isa) + " " + std::to_string(s.rows) + "x" +
@@ -225,15 +228,20 @@ TEST(GemmKernels, EveryVariantMatchesPlainLoopsOnOddShapes) {
   EXPECT_GT(ran, 0);
 }
 
-// Eight-bit weights at the extremes with all-255 activations: VNNI's 32-bit sums must not
-// saturate (vpdpbusd does not), and 7-bit weights must not saturate the AVX2 16-bit pair sums.
+// Weights and activations at the extremes of what each ISA takes: VNNI's 32-bit sums must not
+// saturate (vpdpbusd does not); 7-bit weights must not saturate the AVX2 16-bit pair sums, nor the
+// sum of two of them with 7-bit activations (columns of one sign: 4 · 127 · 63 = 32004 < 2^15).
 TEST(GemmKernels, Int8ExtremesDoNotSaturate) {
   for (GemmIsa isa : variants(GemmType::kInt8)) {
     if (!host_has(isa)) continue;
-    const int limit = gemm_needs_7bit_weights(isa) ? 63 : 127;
-    Problem p(GemmType::kInt8, 3, 40, 3072, limit, 99);
-    for (auto& v : p.a8) v = 255;
-    for (std::size_t i = 0; i < p.w8.size(); ++i) p.w8[i] = static_cast<int8_t>(i % 3 == 0 ? -limit : limit);
+    const int limit = gemm_needs_7bit_weights(isa) ? 63 : 127, activation_limit = gemm_activation_limit(isa);
+    Problem p(GemmType::kInt8, 3, 40, 3072, limit, 99, activation_limit);
+    for (auto& v : p.a8) v = static_cast<uint8_t>(2 * activation_limit + 1);
+    // Column c (row c of the [n, k] weight): all of one sign, or alternating every third entry.
+    for (std::size_t i = 0; i < p.w8.size(); ++i) {
+      const std::size_t c = i / p.k;
+      p.w8[i] = static_cast<int8_t>(c % 3 == 0 ? -limit : c % 3 == 1 ? limit : (i % 3 == 0 ? -limit : limit));
+    }
     p.pack(isa);
     expect_matches(p, isa, GemmActivation::kNone, std::string("extremes ") + gemm_isa_name(isa));
   }
@@ -242,7 +250,7 @@ TEST(GemmKernels, Int8ExtremesDoNotSaturate) {
 // Threads split the columns at panel boundaries: any split gives the same numbers as one call.
 TEST(GemmKernels, ColumnSplitsGiveTheSameResult) {
   const GemmIsa isa = gemm_isa(GemmType::kInt8);
-  const Problem p(GemmType::kInt8, 9, 300, 100, gemm_needs_7bit_weights(isa) ? 63 : 127, 5);
+  const Problem p(GemmType::kInt8, 9, 300, 100, gemm_needs_7bit_weights(isa) ? 63 : 127, 5, gemm_activation_limit(isa));
   std::vector<float> whole(p.rows * p.n), split(p.rows * p.n);
   gemm_run_columns(isa, p.args(isa, whole.data(), p.n, GemmActivation::kGeluErf), 0, p.n);
   const GemmArgs g = p.args(isa, split.data(), p.n, GemmActivation::kGeluErf);
@@ -265,7 +273,8 @@ TEST(GemmKernels, ColumnRangeComputesOnlyItsColumns) {
     for (GemmIsa isa : variants(type)) {
       if (!host_has(isa)) continue;
       const std::size_t panel = gemm_panel_columns(type, isa);
-      const Problem p(type, 11, 8 * panel + 7, 700, gemm_needs_7bit_weights(isa) ? 63 : 127, 23);
+      const Problem p(type, 11, 8 * panel + 7, 700, gemm_needs_7bit_weights(isa) ? 63 : 127, 23,
+                      gemm_activation_limit(isa));
       std::vector<float> whole(p.rows * p.n);
       gemm_run_columns(isa, p.args(isa, whole.data(), p.n, GemmActivation::kGeluErf), 0, p.n);
       for (auto [begin, end] : {std::pair{panel, p.n}, std::pair{std::size_t{0}, panel}, std::pair{2 * panel, 6 * panel}}) {
@@ -303,7 +312,7 @@ TEST(GemmKernels, EachRowGetsItsResultAloneWhateverTheOtherRows) {
     for (GemmIsa isa : variants(type)) {
       if (!host_has(isa)) continue;
       for (const Shape& s : {Shape{37, 200, 257}, Shape{140, 40, 1100}}) {
-        const Problem p(type, s.rows, s.n, s.k, gemm_needs_7bit_weights(isa) ? 63 : 127, 11);
+        const Problem p(type, s.rows, s.n, s.k, gemm_needs_7bit_weights(isa) ? 63 : 127, 11, gemm_activation_limit(isa));
         for (GemmActivation act : {GemmActivation::kNone, GemmActivation::kGeluErf, GemmActivation::kTanh}) {
           std::vector<float> whole(p.rows * p.n);
           gemm_run_columns(isa, p.args(isa, whole.data(), p.n, act), 0, p.n);

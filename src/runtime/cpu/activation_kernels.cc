@@ -25,21 +25,22 @@ SENTI_ALWAYS_INLINE void to_bf16_body(const float* x, std::size_t n, uint16_t* o
 }
 
 SENTI_ALWAYS_INLINE void quantize_body(const float* x, std::size_t rows, std::size_t cols, uint8_t* q,
-                                       float* row_scales) {
+                                       float* row_scales, int limit) {
+  const auto l = static_cast<float>(limit), offset = l + 1.5f;
   for (std::size_t r = 0; r < rows; ++r) {
     const float* row = x + r * cols;
     float amax = 0.f;
 #pragma omp simd reduction(max : amax)
     for (std::size_t c = 0; c < cols; ++c) amax = std::max(amax, std::fabs(row[c]));
-    const float scale = amax > 0.f ? amax / 127.f : 1.f;
-    const float inv = amax > 0.f ? 127.f / amax : 0.f;
+    const float scale = amax > 0.f ? amax / l : 1.f;
+    const float inv = amax > 0.f ? l / amax : 0.f;
     row_scales[r] = scale;
     uint8_t* out = q + r * cols;
 #pragma omp simd
     for (std::size_t c = 0; c < cols; ++c) {
-      // Constants first: a NaN becomes -127 instead of reaching the float -> int conversion (undefined
+      // Constants first: a NaN becomes -limit instead of reaching the float -> int conversion (undefined
       // behaviour; found by fuzz/senti_file_fuzzer).
-      const float v = std::min(127.f, std::max(-127.f, row[c] * inv)) + 128.5f;  // in [1.5, 255.5]
+      const float v = std::min(l, std::max(-l, row[c] * inv)) + offset;  // in [1.5, 2·limit + 1.5]
       out[c] = static_cast<uint8_t>(static_cast<int32_t>(v));                 // floor: round half up
     }
   }
@@ -74,7 +75,8 @@ void to_bf16_scalar(const float* x, std::size_t n, uint16_t* out) { to_bf16_body
 // Explicit intrinsics here: GCC 12 leaves quantize_body's second loop scalar for AVX-512 (it
 // vectorizes only the SSE2 build), and this pass runs before every int8 matmul.
 SENTI_KERNEL_TARGET_AVX512 void quantize_avx512(const float* x, std::size_t rows, std::size_t cols, uint8_t* q,
-                                                float* s) {
+                                                float* s, int limit) {
+  const auto l = static_cast<float>(limit);
   for (std::size_t r = 0; r < rows; ++r) {
     const float* row = x + r * cols;
     __m512 vmax = _mm512_setzero_ps();
@@ -83,9 +85,9 @@ SENTI_KERNEL_TARGET_AVX512 void quantize_avx512(const float* x, std::size_t rows
     const __mmask16 tail = static_cast<__mmask16>((1u << (cols - c)) - 1u);
     if (c < cols) vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_maskz_loadu_ps(tail, row + c)));
     const float amax = _mm512_reduce_max_ps(vmax);
-    s[r] = amax > 0.f ? amax / 127.f : 1.f;
-    const __m512 inv = _mm512_set1_ps(amax > 0.f ? 127.f / amax : 0.f);
-    const __m512 lo = _mm512_set1_ps(-127.f), hi = _mm512_set1_ps(127.f), offset = _mm512_set1_ps(128.5f);
+    s[r] = amax > 0.f ? amax / l : 1.f;
+    const __m512 inv = _mm512_set1_ps(amax > 0.f ? l / amax : 0.f);
+    const __m512 lo = _mm512_set1_ps(-l), hi = _mm512_set1_ps(l), offset = _mm512_set1_ps(l + 1.5f);
     uint8_t* out = q + r * cols;
     // Truncating a positive value floors it, as quantize_body does.
 #define SENTI_QUANTIZE16(v) \
@@ -97,7 +99,7 @@ SENTI_KERNEL_TARGET_AVX512 void quantize_avx512(const float* x, std::size_t rows
   }
 }
 #pragma GCC diagnostic pop
-// Eight values: max(v, lo) makes a NaN product lo (-127), as std::max(-127.f, NaN) does.
+// Eight values: max(v, lo) makes a NaN product lo (-limit), as std::max(-limit, NaN) does.
 SENTI_KERNEL_TARGET_AVX2 SENTI_ALWAYS_INLINE __m256i quantize8_avx2(const float* p, __m256 inv, __m256 lo, __m256 hi,
                                                                    __m256 offset) {
   return _mm256_cvttps_epi32(
@@ -107,10 +109,12 @@ SENTI_KERNEL_TARGET_AVX2 SENTI_ALWAYS_INLINE __m256i quantize8_avx2(const float*
 // Explicit intrinsics for AVX2 too: GCC 12 also left quantize_body's second loop scalar there (one
 // vcvttss2si and one byte store per element: 8.5% of the default model's int8 forward at batch 1).
 // The same arithmetic as quantize_body in the same order (max|x| ignoring NaN, x * inv, clamp with a
-// NaN going to -127, + 128.5, truncate), so the result is identical to the scalar reference's.
-SENTI_KERNEL_TARGET_AVX2 void quantize_avx2(const float* x, std::size_t rows, std::size_t cols, uint8_t* q, float* s) {
+// NaN going to -limit, + limit + 1.5, truncate), so the result is identical to the scalar reference's.
+SENTI_KERNEL_TARGET_AVX2 void quantize_avx2(const float* x, std::size_t rows, std::size_t cols, uint8_t* q, float* s,
+                                            int limit) {
+  const auto l = static_cast<float>(limit);
   const __m256 abs_mask = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
-  const __m256 lo = _mm256_set1_ps(-127.f), hi = _mm256_set1_ps(127.f), offset = _mm256_set1_ps(128.5f);
+  const __m256 lo = _mm256_set1_ps(-l), hi = _mm256_set1_ps(l), offset = _mm256_set1_ps(l + 1.5f);
   const __m256i order = _mm256_setr_epi32(0, 4, 1, 5, 2, 6, 3, 7);
   for (std::size_t r = 0; r < rows; ++r) {
     const float* row = x + r * cols;
@@ -124,12 +128,12 @@ SENTI_KERNEL_TARGET_AVX2 void quantize_avx2(const float* x, std::size_t rows, st
     float amax = 0.f;
     for (float v : lanes) amax = std::max(amax, v);
     for (; c < cols; ++c) amax = std::max(amax, std::fabs(row[c]));
-    s[r] = amax > 0.f ? amax / 127.f : 1.f;
-    const float inv_scalar = amax > 0.f ? 127.f / amax : 0.f;
+    s[r] = amax > 0.f ? amax / l : 1.f;
+    const float inv_scalar = amax > 0.f ? l / amax : 0.f;
     const __m256 inv = _mm256_set1_ps(inv_scalar);
     uint8_t* out = q + r * cols;
     for (c = 0; c + 32 <= cols; c += 32) {
-      // Values are in [1, 255]: the signed 32 -> 16 and unsigned 16 -> 8 packs never saturate; they
+      // Values are in [1, 2·limit + 1]: the signed 32 -> 16 and unsigned 16 -> 8 packs never saturate; they
       // interleave 128-bit lanes, which the permutation puts back in order.
       const __m256i ab = _mm256_packs_epi32(quantize8_avx2(row + c, inv, lo, hi, offset),
                                             quantize8_avx2(row + c + 8, inv, lo, hi, offset));
@@ -139,13 +143,13 @@ SENTI_KERNEL_TARGET_AVX2 void quantize_avx2(const float* x, std::size_t rows, st
                           _mm256_permutevar8x32_epi32(_mm256_packus_epi16(ab, cd), order));
     }
     for (; c < cols; ++c) {
-      const float v = std::min(127.f, std::max(-127.f, row[c] * inv_scalar)) + 128.5f;
+      const float v = std::min(l, std::max(-l, row[c] * inv_scalar)) + (l + 1.5f);
       out[c] = static_cast<uint8_t>(static_cast<int32_t>(v));
     }
   }
 }
-void quantize_scalar(const float* x, std::size_t rows, std::size_t cols, uint8_t* q, float* s) {
-  quantize_body(x, rows, cols, q, s);
+void quantize_scalar(const float* x, std::size_t rows, std::size_t cols, uint8_t* q, float* s, int limit) {
+  quantize_body(x, rows, cols, q, s, limit);
 }
 
 #define SENTI_DEQUANTIZE_ARGS                                                                              \
@@ -184,18 +188,19 @@ void to_bf16(const float* x, std::size_t n, uint16_t* out) {
   }
 }
 
-void quantize_rows_u8(const float* x, std::size_t rows, std::size_t cols, uint8_t* q, float* row_scales) {
-  quantize_rows_u8(kernel_isa(), x, rows, cols, q, row_scales);
+void quantize_rows_u8(const float* x, std::size_t rows, std::size_t cols, uint8_t* q, float* row_scales,
+                      int limit) {
+  quantize_rows_u8(kernel_isa(), x, rows, cols, q, row_scales, limit);
 }
 
 void quantize_rows_u8(KernelIsa isa, const float* x, std::size_t rows, std::size_t cols, uint8_t* q,
-                      float* row_scales) {
+                      float* row_scales, int limit) {
   for_row_blocks(rows, cols, [&](std::size_t first, std::size_t count) {
     const float* src = x + first * cols;
     uint8_t* dst = q + first * cols;
-    if (isa == KernelIsa::kAvx512) return quantize_avx512(src, count, cols, dst, row_scales + first);
-    if (isa == KernelIsa::kAvx2) return quantize_avx2(src, count, cols, dst, row_scales + first);
-    quantize_scalar(src, count, cols, dst, row_scales + first);
+    if (isa == KernelIsa::kAvx512) return quantize_avx512(src, count, cols, dst, row_scales + first, limit);
+    if (isa == KernelIsa::kAvx2) return quantize_avx2(src, count, cols, dst, row_scales + first, limit);
+    quantize_scalar(src, count, cols, dst, row_scales + first, limit);
   });
 }
 

@@ -13,12 +13,14 @@ namespace senti::cpu {
 // fp32 -> bf16, round to nearest even.
 void to_bf16(const float* x, std::size_t n, uint16_t* out);
 
-// Symmetric per-row (per-token) quantisation, stored as u8 with a fixed zero point of 128 (VNNI
-// multiplies u8 by s8): q = round(x / scale) + 128, scale = max|x_row| / 127.
-void quantize_rows_u8(const float* x, std::size_t rows, std::size_t cols, uint8_t* q, float* row_scales);
+// Symmetric per-row (per-token) quantisation to `limit` levels each side, stored as u8 with the zero
+// point limit + 1 (VNNI and vpmaddubsw multiply u8 by s8): q = round(x / scale) + limit + 1, scale =
+// max|x_row| / limit. limit 127 (8 bits: [1, 255]) or 63 (7 bits: [1, 127], gemm_activation_limit).
+void quantize_rows_u8(const float* x, std::size_t rows, std::size_t cols, uint8_t* q, float* row_scales,
+                      int limit = 127);
 // The same on the given ISA's kernel (the host must run it): tests compare each with kScalar.
 void quantize_rows_u8(KernelIsa isa, const float* x, std::size_t rows, std::size_t cols, uint8_t* q,
-                      float* row_scales);
+                      float* row_scales, int limit = 127);
 
 // y[r, c] = act(fma(fma(float(acc[r, c]), scale[c], compensation[c]), row_scales[r], bias[c])), act =
 // GELU (erf) when gelu is set: two fused multiply-adds, the arithmetic of senti's int8 GEMM epilogue

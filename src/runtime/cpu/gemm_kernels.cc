@@ -395,7 +395,21 @@ struct Int8Vnni256 {
 };
 
 // Without VNNI: u8·s8 pairs summed in 16 bits (saturating: weights keep 7 bits), then in 32.
+// dot2 takes two K steps: their 16-bit pair sums are added before one widening vpmaddwd, which the
+// activations' 7 bits make exact (4 · 127 · 63 < 2^15: gemm_activation_limit). vpmaddubsw and vpmaddwd
+// share the two vector multiply pipes on Zen 3, so this is 3 multiply instructions per 2 steps instead
+// of 4: measured on the AVX2 host, a register-only loop 195 -> 245 GOP/s. The s32 sums are exact either
+// way; what changes is the activations' resolution (7 bits instead of 8; weights keep 7): on the
+// default model's test + dev splits (6497 texts) agreement with fp32 99.92% -> 99.91%, mean |Δscore|
+// 0.00042 -> 0.00053, test accuracy 92.37% both.
 struct Int8Avx2 : Int8Vnni256 {
+  static constexpr bool kPairedSteps = true;
+  SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE Acc dot2(Acc acc, __m256i a0, __m256i w0, __m256i a1, __m256i w1) {
+    __m256i pairs = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(a0, w0), _mm256_maddubs_epi16(a1, w1)),
+                                      _mm256_set1_epi16(1));
+    __asm__("" : "+x"(pairs));  // as in dot: no vpdpwssd
+    return _mm256_add_epi32(acc, pairs);
+  }
   SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE Acc dot(Acc acc, __m256i a, __m256i w) {
     __m256i pairs = _mm256_madd_epi16(_mm256_maddubs_epi16(a, w), _mm256_set1_epi16(1));
     // The 256-bit target includes avxvnni (for Int8Vnni256), and clang then fuses madd + add into
@@ -467,7 +481,26 @@ SENTI_GEMM_TARGET_256 void tile256(const GemmArgs& g, const std::byte* a, const 
       if (!ks.first && c < g.n) acc[r][half] = load_raw256<Tr>(y + c, std::min<std::size_t>(8, g.n - c));
     }
   }
-  for (std::size_t k = ks.begin; k < ks.end; ++k) {
+  std::size_t k = ks.begin;
+  if constexpr (requires { Tr::kPairedSteps; }) {
+    for (; k + 2 <= ks.end; k += 2) {
+      const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * group_bytes));
+      const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * group_bytes + 32));
+      const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + (k + 1) * group_bytes));
+      const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + (k + 1) * group_bytes + 32));
+      prefetch_share(pf, k - ks.begin);
+      prefetch_share(pf, k + 1 - ks.begin);
+      const std::byte* ak = a + (k - ks.begin) * MR * 4;
+#pragma GCC unroll 8
+      for (int r = 0; r < MR; ++r) {
+        const __m256i a0 = _mm256_set1_epi32(load_group(ak + static_cast<std::size_t>(r) * 4));
+        const __m256i a1 = _mm256_set1_epi32(load_group(ak + (MR + static_cast<std::size_t>(r)) * 4));
+        acc[r][0] = Tr::dot2(acc[r][0], a0, w0, a1, v0);
+        acc[r][1] = Tr::dot2(acc[r][1], a0, w1, a1, v1);
+      }
+    }
+  }
+  for (; k < ks.end; ++k) {
     const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * group_bytes));
     const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * group_bytes + 32));
     prefetch_share(pf, k - ks.begin);
@@ -629,6 +662,7 @@ const char* gemm_isa_name(GemmIsa isa) {
 }
 
 bool gemm_needs_7bit_weights(GemmIsa isa) { return isa == GemmIsa::kAvx2 || isa == GemmIsa::kAvx512; }
+int gemm_activation_limit(GemmIsa isa) { return isa == GemmIsa::kAvx2 ? 63 : 127; }
 
 std::size_t gemm_group_elements(GemmType type) {
   switch (type) {
@@ -726,7 +760,7 @@ bool self_check(GemmType type) {
     for (std::size_t i = 0; i < v.size() / elem; ++i) {
       const float f = static_cast<float>(next() % 2001) / 1000.f - 1.f;
       if (type == GemmType::kInt8) {
-        const int range = activations ? 256 : (gemm_needs_7bit_weights(isa) ? 127 : 255);
+        const int range = activations ? 2 * gemm_activation_limit(isa) + 2 : (gemm_needs_7bit_weights(isa) ? 127 : 255);
         const auto q = static_cast<int>(next() % static_cast<uint32_t>(range));
         v[i] = static_cast<std::byte>(activations ? q : q - range / 2);
       } else if (type == GemmType::kBf16) {

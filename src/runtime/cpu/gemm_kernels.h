@@ -39,6 +39,10 @@ GemmIsa gemm_isa(GemmType type);
 const char* gemm_isa_name(GemmIsa isa);
 // Whether int8 GEMMs on this ISA need 7-bit weights (vpmaddubsw saturates 16-bit pair sums).
 bool gemm_needs_7bit_weights(GemmIsa isa);
+// The largest |q| of the int8 activations this ISA's kernel takes (u8 = q + limit + 1, zero point
+// limit + 1): 63 on kAvx2, whose kernel adds two vpmaddubsw results in 16 bits before widening them
+// (4 · 127 · 63 < 2^15), 127 elsewhere. quantize_rows_u8 quantises to it.
+int gemm_activation_limit(GemmIsa isa);
 
 // Bytes of one packed element group (always 4) and elements per group.
 std::size_t gemm_group_elements(GemmType type);
@@ -60,7 +64,8 @@ enum class GemmActivation { kNone, kGeluErf, kTanh };
 struct GemmArgs {
   GemmType type = GemmType::kFp32;
   std::size_t rows = 0, n = 0, k = 0;
-  // Activations [rows, lda] in the type's element: u8 (zero point 128) for int8, bf16 bits, fp32;
+  // Activations [rows, lda] in the type's element: u8 for int8 (at most 2 · gemm_activation_limit + 1),
+  // bf16 bits, fp32;
   // lda ≥ gemm_padded_k(type, k), the padding columns finite (any value: the weights there are 0).
   const void* a = nullptr;
   std::size_t lda = 0;
@@ -70,7 +75,7 @@ struct GemmArgs {
   const float* bias = nullptr;   // [n]
   GemmActivation activation = GemmActivation::kNone;
   // int8 only: y = (scale[n] · Σ a·w + compensation[n]) · row_scale[r] + bias[n], where
-  // compensation = -128 · scale · Σ_k w removes the u8 zero point.
+  // compensation = -zero point · scale · Σ_k w removes the u8 zero point.
   const float* weight_scales = nullptr;
   const float* compensation = nullptr;
   const float* row_scales = nullptr;

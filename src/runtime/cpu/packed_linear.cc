@@ -271,6 +271,15 @@ void PackedLinear::finish_init() {
   weights_mem_ = memory(data_.weights_desc, engine_, const_cast<std::byte*>(data_.weights));
   const memory::desc row_vector({1, dim(data_.out)}, dt::f32, memory::format_tag::ab);
   bias_mem_ = memory(row_vector, engine_, data_.bias.data());
+  if (data_.precision == Precision::kInt8) {
+    // Both kernels of this layer take its activations quantised alike (batch == single).
+    activation_limit_ = has_senti_kernel() ? gemm_activation_limit(gemm_isa_) : 127;
+    // data_.compensation removes the zero point 128 (what senti compile stores); the activations' zero
+    // point is limit + 1, and (limit + 1) / 128 is a power of two: the same values, scaled exactly.
+    const float ratio = static_cast<float>(activation_limit_ + 1) / 128.f;
+    compensation_.resize(data_.compensation.size());
+    for (std::size_t i = 0; i < compensation_.size(); ++i) compensation_[i] = data_.compensation[i] * ratio;
+  }
 }
 
 void PackedLinear::pack_senti(const void* plain) {
@@ -341,16 +350,16 @@ void PackedLinear::forward_senti(const float* x, std::size_t rows, float* y, std
         if (u8_input_.size() < rows * kp) u8_input_.resize(rows * kp);
         if (row_scales_.size() < rows) row_scales_.resize(rows);
         if (kp == in) {
-          quantize_rows_u8(x, rows, in, u8_input_.data(), row_scales_.data());
+          quantize_rows_u8(x, rows, in, u8_input_.data(), row_scales_.data(), activation_limit_);
         } else {
           for (std::size_t r = 0; r < rows; ++r) {
-            quantize_rows_u8(x + r * in, 1, in, u8_input_.data() + r * kp, row_scales_.data() + r);
-            std::fill_n(u8_input_.data() + r * kp + in, kp - in, uint8_t{128});
+            quantize_rows_u8(x + r * in, 1, in, u8_input_.data() + r * kp, row_scales_.data() + r, activation_limit_);
+            std::fill_n(u8_input_.data() + r * kp + in, kp - in, static_cast<uint8_t>(activation_limit_ + 1));
           }
         }
         g.a = u8_input_.data();
         g.weight_scales = data_.weight_scales.data();
-        g.compensation = data_.compensation.data();
+        g.compensation = compensation_.data();
         g.row_scales = row_scales_.data();
         break;
     }
@@ -451,7 +460,7 @@ void PackedLinear::forward(dnnl::stream& stream, const float* x, std::size_t row
       StageTimer timer(Stage::kConvert);
       if (u8_input_.size() < inputs) u8_input_.resize(inputs);
       if (row_scales_.size() < rows) row_scales_.resize(rows);
-      quantize_rows_u8(x, rows, data_.in, u8_input_.data(), row_scales_.data());
+      quantize_rows_u8(x, rows, data_.in, u8_input_.data(), row_scales_.data(), activation_limit_);
       plan.src.set_data_handle(u8_input_.data());
       break;
     }
@@ -465,7 +474,7 @@ void PackedLinear::forward(dnnl::stream& stream, const float* x, std::size_t row
       plan.matmul.execute(stream, {{DNNL_ARG_SRC, plan.src}, {DNNL_ARG_WEIGHTS, weights_mem_}, {DNNL_ARG_DST, plan.dst}});
     }
     StageTimer timer(Stage::kDequantize);
-    dequantize_s32_rows(s32_output_.data(), y, rows, data_.out, data_.weight_scales.data(), data_.compensation.data(),
+    dequantize_s32_rows(s32_output_.data(), y, rows, data_.out, data_.weight_scales.data(), compensation_.data(),
                         row_scales_.data(), data_.bias.data(), activation_ == Activation::kGeluErf);
     if (activation_ == Activation::kTanh)
       for (std::size_t i = 0; i < rows * data_.out; ++i) y[i] = std::tanh(y[i]);

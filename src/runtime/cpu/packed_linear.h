@@ -5,8 +5,8 @@
 // (senti_kernel_mixes_with_onednn):
 // - bf16: weights bf16, activations converted to bf16 per call, fp32 accumulation and output;
 // - int8: weights s8 with one symmetric scale per output channel; activations quantised per token
-//   (symmetric, u8 with zero point 128) on every call, so a text's result never depends on the
-//   others in its batch; the s32 result is rescaled to fp32 (bias and GELU in the same pass), with
+//   (symmetric, u8 with zero point limit + 1: 7 bits on AVX2 hosts, 8 elsewhere, gemm_activation_limit)
+//   on every call, so a text's result never depends on the others in its batch; the s32 result is rescaled to fp32 (bias and GELU in the same pass), with
 //   the same arithmetic on both kernels.
 // Primitives are cached per row count; memory objects are reused (set_data_handle), and scratch
 // buffers only grow, so there is no allocation on the hot path once warm.
@@ -154,6 +154,8 @@ class PackedLinear {
   std::vector<uint8_t> u8_input_;
   std::vector<float> row_scales_;
   std::vector<int32_t> s32_output_;  // int8 on oneDNN: its exact sums, before dequantize_s32_rows
+  int activation_limit_ = 127;       // int8: the activations' largest |q| (gemm_activation_limit)
+  std::vector<float> compensation_;  // int8: data_.compensation for the activations' zero point
   std::vector<float> padded_input_;  // fp32 activations when K is not a whole number of groups
   AlignedBytes senti_weights_;  // senti's panel layout (gemm_kernels.h), when it runs here
   std::size_t senti_max_rows_ = 0;

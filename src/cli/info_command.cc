@@ -40,6 +40,12 @@ std::vector<std::pair<std::string, std::string>> matmul_kernels() {
       kernels = senti + " up to " + std::to_string(rows) + " rows (SENTI_GEMM_ROWS), then oneDNN";
     else if (!cpu::gemm_self_check(type))
       kernels = "oneDNN (" + senti + " failed its self-check)";
+    if (precision == Precision::kInt8) {
+      // What the quantisation keeps on this host (packed_linear.h, gemm_activation_limit).
+      const cpu::GemmIsa isa = cpu::gemm_isa(type);
+      kernels += std::string("; weights ") + (cpu::int8_weight_limit() == 63 ? "7" : "8") + " bits, activations " +
+                 (cpu::gemm_activation_limit(isa) == 63 ? "7" : "8") + " bits per token";
+    }
     out.emplace_back(name, kernels);
   }
   return out;

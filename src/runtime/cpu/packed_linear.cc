@@ -146,6 +146,12 @@ bool senti_kernel_enabled(Precision precision) {
 
 bool senti_kernel_mixes_with_onednn(Precision precision) { return precision == Precision::kInt8; }
 
+// Both kernels' limit: with SENTI_MAX_ISA=avx2 on a VNNI host oneDNN takes 8-bit weights but senti's
+// AVX2 kernel would saturate its 16-bit sums with them.
+int int8_weight_limit() {
+  return senti_kernel_enabled(Precision::kInt8) ? std::min(weight_limit(), senti_weight_limit()) : weight_limit();
+}
+
 std::size_t default_senti_max_rows(Precision precision) {
   constexpr std::size_t kUnlimited = std::numeric_limits<std::size_t>::max();
   if (!senti_kernel_mixes_with_onednn(precision)) return kUnlimited;
@@ -215,7 +221,7 @@ PackedLinear::PackedLinear(const dnnl::engine& engine, const float* weight, cons
   const memory::desc any({dim(in), dim(out)}, weight_type(precision), memory::format_tag::any);
   if (precision == Precision::kInt8) {
     // Per-output-channel symmetric scales: row n of W is scaled by max|W[n, :]| / limit.
-    const std::vector<int8_t> quantized = quantize_weights(weight, weight_limit(), data_);
+    const std::vector<int8_t> quantized = quantize_weights(weight, int8_weight_limit(), data_);
     data_.weights_desc = preferred_layout([&] { return make_pd(kLayoutQueryRows, any); }, precision);
     owned_ = AlignedBytes(data_.weights_desc.get_size());
     reorder_into(engine_, transposed_view(out, in, dt::s8), quantized.data(), data_.weights_desc, owned_.data());

@@ -63,6 +63,9 @@ bool senti_kernel_mixes_with_onednn(Precision precision);
 // SENTI_GEMM=senti makes it unlimited.
 std::size_t default_senti_max_rows(Precision precision);
 inline constexpr std::size_t kDefaultSentiMaxRows = 16;
+// The largest |q| of the int8 weights packed on this host: 127 where every int8 kernel that may run
+// takes 8-bit weights (VNNI), else 63.
+int int8_weight_limit();
 
 // The packed form of one linear layer: what senti compile stores and what PackedLinear runs.
 struct PackedLinearData {

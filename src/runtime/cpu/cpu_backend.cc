@@ -119,8 +119,7 @@ void CpuBackend::ensure_capacity(std::size_t tokens, std::size_t sequences) {
 void CpuBackend::last_layer_qkv(PackedLinear& qkv, const PackedBatch& batch) {
   const std::size_t tokens = batch.num_tokens(), sequences = batch.num_sequences(), h = config_.hidden_size;
   float* cls_query = cls_query_.data();
-  for (std::size_t s = 0; s < sequences; ++s)
-    std::memcpy(cls_.data() + s * h, hidden_.data() + batch.offsets[s] * h, h * sizeof(float));
+  gather_cls_rows(batch);
   if (!qkv.forward_columns(hidden_.data(), tokens, qkv_.data(), 3 * h, h, 3 * h) ||
       !qkv.forward_columns(cls_.data(), sequences, cls_query, h, 0, h)) {
     qkv.forward(stream_, hidden_.data(), tokens, qkv_.data(), true);
@@ -128,6 +127,13 @@ void CpuBackend::last_layer_qkv(PackedLinear& qkv, const PackedBatch& batch) {
   }
   for (std::size_t s = 0; s < sequences; ++s)
     std::memcpy(qkv_.data() + batch.offsets[s] * 3 * h, cls_query + s * h, h * sizeof(float));
+}
+
+// Each sequence's first row ([CLS]) of hidden_ into cls_: what the last layer carries on and the pooler reads.
+void CpuBackend::gather_cls_rows(const PackedBatch& batch) {
+  const std::size_t h = config_.hidden_size;
+  for (std::size_t s = 0; s < batch.num_sequences(); ++s)
+    std::memcpy(cls_.data() + s * h, hidden_.data() + batch.offsets[s] * h, h * sizeof(float));
 }
 
 void CpuBackend::forward(const PackedBatch& batch, float* logits) {
@@ -169,15 +175,14 @@ void CpuBackend::forward(const PackedBatch& batch, float* logits) {
                         config_.head_dim(), context_.data(), cls_only);
       }
     }
-    // Rows this layer carries on: every token, or the [CLS] rows gathered into cls_ (and context_'s first rows).
+    // Rows this layer carries on: every token, or the [CLS] rows (gathered into cls_ by last_layer_qkv;
+    // their attention outputs moved to context_'s first rows here).
     std::size_t rows = tokens;
     float* x = hidden_.data();
     if (cls_only) {
-      for (std::size_t s = 0; s < sequences; ++s) {
-        std::memcpy(cls_.data() + s * h, hidden_.data() + batch.offsets[s] * h, h * sizeof(float));
+      for (std::size_t s = 0; s < sequences; ++s)
         if (s != batch.offsets[s])
           std::memcpy(context_.data() + s * h, context_.data() + batch.offsets[s] * h, h * sizeof(float));
-      }
       rows = sequences;
       x = cls_.data();
     }
@@ -194,10 +199,7 @@ void CpuBackend::forward(const PackedBatch& batch, float* logits) {
   StageTimer head_timer(Stage::kHead);
 
   // Pooler reads each sequence's first token ([CLS]).
-  if (!cls_only_last || model_.layers.empty()) {
-    for (std::size_t s = 0; s < sequences; ++s)
-      std::memcpy(cls_.data() + s * h, hidden_.data() + batch.offsets[s] * h, h * sizeof(float));
-  }
+  if (!cls_only_last || model_.layers.empty()) gather_cls_rows(batch);
   model_.head[0].forward(stream_, cls_.data(), sequences, pooled_.data());
   model_.head[1].forward(stream_, pooled_.data(), sequences, logits);
   stream_.wait();

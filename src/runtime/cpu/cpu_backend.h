@@ -32,6 +32,7 @@ class CpuBackend final : public Backend {
   void ensure_capacity(std::size_t tokens, std::size_t sequences);
   void choose_senti_rows();
   void last_layer_qkv(PackedLinear& qkv, const PackedBatch& batch);
+  void gather_cls_rows(const PackedBatch& batch);
 
   const BertConfig config_;
   std::shared_ptr<const void> keep_alive_;  // a mapped compiled file the model points into

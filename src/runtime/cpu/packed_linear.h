@@ -6,8 +6,8 @@
 // - bf16: weights bf16, activations converted to bf16 per call, fp32 accumulation and output;
 // - int8: weights s8 with one symmetric scale per output channel; activations quantised per token
 //   (symmetric, u8 with zero point limit + 1: 7 bits on AVX2 hosts, 8 elsewhere, gemm_activation_limit)
-//   on every call, so a text's result never depends on the others in its batch; the s32 result is rescaled to fp32 (bias and GELU in the same pass), with
-//   the same arithmetic on both kernels.
+//   on every call, so a text's result never depends on the others in its batch; the s32 result is
+//   rescaled to fp32 (bias and GELU in the same pass), with the same arithmetic on both kernels.
 // Primitives are cached per row count; memory objects are reused (set_data_handle), and scratch
 // buffers only grow, so there is no allocation on the hot path once warm.
 #pragma once

@@ -121,8 +121,9 @@ __attribute__((target("avx512f,fma"))) double fp32_flops() {
   return 2.0 * 16 * kChains * static_cast<double>(kPeakIters) / t;
 }
 
-// AVX2 hosts: 256-bit FMA, and int8 as senti's AVX2 kernel does it (two vpmaddubsw added in 16 bits, one
-// vpmaddwd by ones, vpaddd: gemm_kernels.cc, Int8Avx2::dot2; 1.26x the rate with one vpmaddwd per vpmaddubsw). With 16 ymm
+// AVX2 hosts: 256-bit FMA, and int8 as senti's AVX2 kernel does it (three vpmaddubsw added in 16 bits, one
+// vpmaddwd by ones, vpaddd: gemm_kernels.cc, Int8Avx2::dot_steps; on the AVX2 host 131 GOP/s with one
+// vpmaddwd per vpmaddubsw, 244 with one per two, 261 with one per three). With 16 ymm
 // registers only, 16 chains in an array went through the stack (the fp32 loop measured 26 GFLOP/s, half of
 // what senti's own kernel then reached): 12 fp32 and 8 int8 chains in named registers.
 constexpr int kChainsAvx2Fp32 = 12;
@@ -157,13 +158,15 @@ __attribute__((target("avx2"))) double int8_ops_avx2() {
   // x made opaque per chain: the compiler may neither hoist the loop-invariant products nor share them.
 #define SENTI_INT8_STEP(a)                                                                                  \
   do {                                                                                                      \
-    __m256i xi = x, xj = x;                                                                                 \
-    __asm__ volatile("" : "+x"(xi), "+x"(xj));                                                              \
-    a = _mm256_add_epi32(                                                                                   \
-        a, _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(xi, w), _mm256_maddubs_epi16(xj, w)), ones)); \
+    __m256i xi = x, xj = x, xk = x;                                                                         \
+    __asm__ volatile("" : "+x"(xi), "+x"(xj), "+x"(xk));                                                    \
+    a = _mm256_add_epi32(a, _mm256_madd_epi16(_mm256_add_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(xi, w),      \
+                                                                                 _mm256_maddubs_epi16(xj, w)),    \
+                                                                _mm256_maddubs_epi16(xk, w)),                     \
+                                              ones));                                                             \
   } while (0)
   const double t0 = thread_cpu_seconds();
-  for (long i = 0; i < kPeakIters / 2; ++i) {
+  for (long i = 0; i < kPeakIters / 3; ++i) {
     SENTI_INT8_STEP(a0); SENTI_INT8_STEP(a1); SENTI_INT8_STEP(a2); SENTI_INT8_STEP(a3);
     SENTI_INT8_STEP(a4); SENTI_INT8_STEP(a5); SENTI_INT8_STEP(a6); SENTI_INT8_STEP(a7);
     __asm__ volatile("" : "+x"(a0), "+x"(a1), "+x"(a2), "+x"(a3), "+x"(a4), "+x"(a5), "+x"(a6), "+x"(a7));
@@ -172,7 +175,7 @@ __attribute__((target("avx2"))) double int8_ops_avx2() {
   const int sink = _mm256_cvtsi256_si32(_mm256_add_epi32(_mm256_add_epi32(_mm256_add_epi32(a0, a1), _mm256_add_epi32(a2, a3)),
                                                          _mm256_add_epi32(_mm256_add_epi32(a4, a5), _mm256_add_epi32(a6, a7))));
   if (sink == 42) std::printf(" ");
-  return 2.0 * 64 * kChainsAvx2Int8 * static_cast<double>(kPeakIters / 2) / t;  // 64 u8·s8 products per step
+  return 2.0 * 96 * kChainsAvx2Int8 * static_cast<double>(kPeakIters / 3) / t;  // 96 u8·s8 products per step
 #undef SENTI_INT8_STEP
 }
 
@@ -251,7 +254,7 @@ Peaks measure_peaks() {
   std::printf("## Peaks, one core (register-only loops, %d independent chains)\n\n", kChains);
   std::printf("| what | peak |\n|---|---:|\n");
   std::printf("| int8 (%s) | %.0f GOP/s |\n",
-              avx512 && f.avx512_vnni ? "vpdpbusd zmm" : "2 vpmaddubsw + vpaddw + vpmaddwd + vpaddd ymm", p.int8 * 1e-9);
+              avx512 && f.avx512_vnni ? "vpdpbusd zmm" : "3 vpmaddubsw + 2 vpaddw + vpmaddwd + vpaddd ymm", p.int8 * 1e-9);
   std::printf("| bf16 (vdpbf16ps zmm) | %s |\n", p.bf16 > 0 ? (std::to_string(static_cast<int>(p.bf16 * 1e-9)) + " GFLOP/s").c_str() : "no AVX512-BF16");
   std::printf("| fp32 (FMA %s) | %.0f GFLOP/s |\n", avx512 ? "zmm" : "ymm", p.fp32 * 1e-9);
   if (f.avx2) {

@@ -43,8 +43,10 @@ std::vector<std::pair<std::string, std::string>> matmul_kernels() {
     if (precision == Precision::kInt8) {
       // What the quantisation keeps on this host (packed_linear.h, gemm_activation_limit).
       const cpu::GemmIsa isa = cpu::gemm_isa(type);
+      const int full = cpu::gemm_activation_limit(isa), fast = cpu::gemm_fast_activation_limit(isa);
+      const auto levels = [](int limit) { return limit == 127 ? std::string("8 bits") : "±" + std::to_string(limit) + " levels"; };
       kernels += std::string("; weights ") + (cpu::int8_weight_limit() == 63 ? "7" : "8") + " bits, activations " +
-                 (cpu::gemm_activation_limit(isa) == 63 ? "7" : "8") + " bits per token";
+                 levels(fast) + " per token" + (fast != full ? " (" + levels(full) + " after GELU)" : "");
     }
     out.emplace_back(name, kernels);
   }

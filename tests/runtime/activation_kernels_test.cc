@@ -48,7 +48,7 @@ std::vector<float> test_rows(std::size_t cols, std::size_t& rows) {
 TEST(ActivationKernels, QuantizeEqualsTheScalarReferenceOnEveryIsa) {
   const auto isas = vector_isas_of_this_host();
   if (isas.empty()) GTEST_SKIP() << "no vector ISA on this host (or SENTI_MAX_ISA=scalar)";
-  for (int limit : {127, 63})  // 8-bit activations, and the 7 bits of the AVX2 GEMM (gemm_activation_limit)
+  for (int limit : {127, 63, 42})  // 8-bit activations, 7 bits, and the ±42 of the AVX2 GEMM (gemm_activation_limit)
   for (std::size_t cols : {1, 7, 8, 9, 31, 32, 33, 63, 100, 256, 768, 1000}) {
     std::size_t rows = 0;
     const std::vector<float> x = test_rows(cols, rows);

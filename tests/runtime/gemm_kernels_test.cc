@@ -35,6 +35,13 @@ bool host_has(GemmIsa isa) {
   return false;
 }
 
+// The activation ranges the int8 kernel of `isa` takes, each a code path of its own (the AVX2 kernel
+// adds 2 or 3 K steps in 16 bits by the range).
+std::vector<int> activation_limits(GemmIsa isa) {
+  if (gemm_fast_activation_limit(isa) == gemm_activation_limit(isa)) return {gemm_activation_limit(isa)};
+  return {gemm_activation_limit(isa), gemm_fast_activation_limit(isa)};
+}
+
 // The ISAs that have a kernel of their own for the type (others fall back to one of these).
 std::vector<GemmIsa> variants(GemmType type) {
   switch (type) {
@@ -61,6 +68,7 @@ float from_bf16(uint16_t v) {
 struct Problem {
   GemmType type;
   std::size_t rows, n, k, lda;
+  int activation_limit;  // int8: the kernel takes u8 up to 2 · activation_limit + 1
   std::vector<int8_t> w8;
   std::vector<uint16_t> w16;
   std::vector<float> w32;
@@ -75,8 +83,8 @@ struct Problem {
   // int8: weights in [-weight_limit, weight_limit], activations in [0, 2 · activation_limit + 1] (what
   // the kernel of the ISA under test takes: gemm_activation_limit).
   Problem(GemmType t, std::size_t r, std::size_t n_, std::size_t k_, int weight_limit, uint32_t seed,
-          int activation_limit = 127)
-      : type(t), rows(r), n(n_), k(k_) {
+          int act_limit = 127)
+      : type(t), rows(r), n(n_), k(k_), activation_limit(act_limit) {
     std::mt19937 gen(seed);
     std::uniform_real_distribution<float> u(-1.f, 1.f);
     std::uniform_int_distribution<int> wq(-weight_limit, weight_limit), aq(0, 2 * activation_limit + 1);
@@ -140,6 +148,7 @@ struct Problem {
     g.weight_scales = scales.data();
     g.compensation = compensation.data();
     g.row_scales = row_scales.data();
+    g.activation_limit = activation_limit;
     return g;
   }
 
@@ -212,15 +221,18 @@ TEST(GemmKernels, EveryVariantMatchesPlainLoopsOnOddShapes) {
         continue;
       }
       uint32_t seed = 1;
-      for (const Shape& s : shapes) {
-        const int limit = gemm_needs_7bit_weights(isa) ? 63 : 127;
-        const Problem p(type, s.rows, s.n, s.k, limit, seed++, gemm_activation_limit(isa));
-        for (GemmActivation act : {GemmActivation::kNone, GemmActivation::kGeluErf, GemmActivation::kTanh}) {
-          expect_matches(p, isa, act,
-                         std::string(type_name(type)) + "/" + gemm_isa_name(isa) + " " + std::to_string(s.rows) + "x" +
-                             std::to_string(s.n) + "x" + std::to_string(s.k) + " act " +
-                             std::to_string(static_cast<int>(act)));
-          ++ran;
+      for (const int activation_limit : type == GemmType::kInt8 ? activation_limits(isa) : std::vector<int>{127}) {
+        for (const Shape& s : shapes) {
+          const int limit = gemm_needs_7bit_weights(isa) ? 63 : 127;
+          const Problem p(type, s.rows, s.n, s.k, limit, seed++, activation_limit);
+          for (GemmActivation act : {GemmActivation::kNone, GemmActivation::kGeluErf, GemmActivation::kTanh}) {
+            expect_matches(p, isa, act,
+                           std::string(type_name(type)) + "/" + gemm_isa_name(isa) + " " + std::to_string(s.rows) +
+                               "x" + std::to_string(s.n) + "x" + std::to_string(s.k) + " act " +
+                               std::to_string(static_cast<int>(act)) + " activations ±" +
+                               std::to_string(activation_limit));
+            ++ran;
+          }
         }
       }
     }
@@ -230,11 +242,13 @@ TEST(GemmKernels, EveryVariantMatchesPlainLoopsOnOddShapes) {
 
 // Weights and activations at the extremes of what each ISA takes: VNNI's 32-bit sums must not
 // saturate (vpdpbusd does not); 7-bit weights must not saturate the AVX2 16-bit pair sums, nor the
-// sum of two of them with 7-bit activations (columns of one sign: 4 · 127 · 63 = 32004 < 2^15).
+// sum of two of them at ±63 activation levels (columns of one sign: 4 · 127 · 63 = 32004 < 2^15), nor
+// of three at ±42 (6 · 85 · 63 = 32130).
 TEST(GemmKernels, Int8ExtremesDoNotSaturate) {
   for (GemmIsa isa : variants(GemmType::kInt8)) {
     if (!host_has(isa)) continue;
-    const int limit = gemm_needs_7bit_weights(isa) ? 63 : 127, activation_limit = gemm_activation_limit(isa);
+    for (const int activation_limit : activation_limits(isa)) {
+    const int limit = gemm_needs_7bit_weights(isa) ? 63 : 127;
     Problem p(GemmType::kInt8, 3, 40, 3072, limit, 99, activation_limit);
     for (auto& v : p.a8) v = static_cast<uint8_t>(2 * activation_limit + 1);
     // Column c (row c of the [n, k] weight): all of one sign, or alternating every third entry.
@@ -243,7 +257,9 @@ TEST(GemmKernels, Int8ExtremesDoNotSaturate) {
       p.w8[i] = static_cast<int8_t>(c % 3 == 0 ? -limit : c % 3 == 1 ? limit : (i % 3 == 0 ? -limit : limit));
     }
     p.pack(isa);
-    expect_matches(p, isa, GemmActivation::kNone, std::string("extremes ") + gemm_isa_name(isa));
+    expect_matches(p, isa, GemmActivation::kNone,
+                   std::string("extremes ") + gemm_isa_name(isa) + " activations ±" + std::to_string(activation_limit));
+    }
   }
 }
 

@@ -394,19 +394,27 @@ struct Int8Vnni256 {
   }
 };
 
-// Without VNNI: u8·s8 pairs summed in 16 bits (saturating: weights keep 7 bits), then in 32.
-// dot2 takes two K steps: their 16-bit pair sums are added before one widening vpmaddwd, which the
-// activations' 7 bits make exact (4 · 127 · 63 < 2^15: gemm_activation_limit). vpmaddubsw and vpmaddwd
-// share the two vector multiply pipes on Zen 3, so this is 3 multiply instructions per 2 steps instead
-// of 4: measured on the AVX2 host, a register-only loop 195 -> 245 GOP/s. The s32 sums are exact either
-// way; what changes is the activations' resolution (7 bits instead of 8; weights keep 7): on the
-// default model's test + dev splits (6497 texts) agreement with fp32 99.92% -> 99.91%, mean |Δscore|
-// 0.00042 -> 0.00053, test accuracy 92.37% both.
+// Without VNNI: u8·s8 pairs summed in 16 bits (vpmaddubsw, saturating: weights keep 7 bits), then
+// widened to 32 by vpmaddwd against ones. dot_steps takes S K steps: their 16-bit pair sums are added
+// before one widening, exact while 2 · S · u8max · 63 < 2^15: S = 2 for activations of ±63 levels (u8
+// at most 127: 32004), S = 3 for ±42 (u8 at most 85: 32130; GemmArgs::activation_limit picks).
+// vpmaddubsw and vpmaddwd share the two vector multiply pipes on Zen 3: S = 2 issues 3 multiply
+// instructions per 2 steps, S = 3 4 per 3, instead of 2 per step. Measured on the AVX2 host,
+// register-only loops of 8 chains: 131 (one widening per step), 244 (S = 2), 261 (S = 3), 275 GOP/s
+// (S = 4, which would need u8 ≤ 65); senti_kernel_bench at 20 rows, S = 2 -> 3: 320 -> 306 µs for
+// 2304×768, 437 -> 410 µs for 3072×768. The s32 sums are exact either way; what the range changes is
+// the activations' resolution (gemm_fast_activation_limit says which inputs take ±42).
+template <int S>
 struct Int8Avx2 : Int8Vnni256 {
-  static constexpr bool kPairedSteps = true;
-  SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE Acc dot2(Acc acc, __m256i a0, __m256i w0, __m256i a1, __m256i w1) {
-    __m256i pairs = _mm256_madd_epi16(_mm256_add_epi16(_mm256_maddubs_epi16(a0, w0), _mm256_maddubs_epi16(a1, w1)),
-                                      _mm256_set1_epi16(1));
+  static_assert(S == 2 || S == 3);
+  static constexpr int kStepsPerWiden = S;
+  static constexpr int kActivationLimit = S == 2 ? 63 : 42;  // u8 ≤ 2 · limit + 1
+  static_assert(2 * S * (2 * kActivationLimit + 1) * 63 < 32768);
+  SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE Acc dot_steps(Acc acc, const __m256i* a, const __m256i* w) {
+    __m256i sum = _mm256_maddubs_epi16(a[0], w[0]);
+#pragma GCC unroll 4
+    for (int s = 1; s < kStepsPerWiden; ++s) sum = _mm256_add_epi16(sum, _mm256_maddubs_epi16(a[s], w[s]));
+    __m256i pairs = _mm256_madd_epi16(sum, _mm256_set1_epi16(1));
     __asm__("" : "+x"(pairs));  // as in dot: no vpdpwssd
     return _mm256_add_epi32(acc, pairs);
   }
@@ -482,21 +490,24 @@ SENTI_GEMM_TARGET_256 void tile256(const GemmArgs& g, const std::byte* a, const 
     }
   }
   std::size_t k = ks.begin;
-  if constexpr (requires { Tr::kPairedSteps; }) {
-    for (; k + 2 <= ks.end; k += 2) {
-      const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * group_bytes));
-      const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * group_bytes + 32));
-      const __m256i v0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + (k + 1) * group_bytes));
-      const __m256i v1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + (k + 1) * group_bytes + 32));
-      prefetch_share(pf, k - ks.begin);
-      prefetch_share(pf, k + 1 - ks.begin);
+  if constexpr (requires { Tr::kStepsPerWiden; }) {
+    constexpr std::size_t S = Tr::kStepsPerWiden;
+    for (; k + S <= ks.end; k += S) {
+      __m256i w0[S], w1[S];
+#pragma GCC unroll 4
+      for (std::size_t s = 0; s < S; ++s) {
+        w0[s] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + (k + s) * group_bytes));
+        w1[s] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + (k + s) * group_bytes + 32));
+        prefetch_share(pf, k + s - ks.begin);
+      }
       const std::byte* ak = a + (k - ks.begin) * MR * 4;
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
-        const __m256i a0 = _mm256_set1_epi32(load_group(ak + static_cast<std::size_t>(r) * 4));
-        const __m256i a1 = _mm256_set1_epi32(load_group(ak + (MR + static_cast<std::size_t>(r)) * 4));
-        acc[r][0] = Tr::dot2(acc[r][0], a0, w0, a1, v0);
-        acc[r][1] = Tr::dot2(acc[r][1], a0, w1, a1, v1);
+        __m256i av[S];
+#pragma GCC unroll 4
+        for (std::size_t s = 0; s < S; ++s) av[s] = _mm256_set1_epi32(load_group(ak + (s * MR + static_cast<std::size_t>(r)) * 4));
+        acc[r][0] = Tr::dot_steps(acc[r][0], av, w0);
+        acc[r][1] = Tr::dot_steps(acc[r][1], av, w1);
       }
     }
   }
@@ -662,7 +673,11 @@ const char* gemm_isa_name(GemmIsa isa) {
 }
 
 bool gemm_needs_7bit_weights(GemmIsa isa) { return isa == GemmIsa::kAvx2 || isa == GemmIsa::kAvx512; }
-int gemm_activation_limit(GemmIsa isa) { return isa == GemmIsa::kAvx2 ? 63 : 127; }
+// kAvx512 runs the AVX2 int8 kernel (no VNNI) and so takes its range.
+int gemm_activation_limit(GemmIsa isa) { return isa == GemmIsa::kAvx2 || isa == GemmIsa::kAvx512 ? 63 : 127; }
+int gemm_fast_activation_limit(GemmIsa isa) {
+  return isa == GemmIsa::kAvx2 || isa == GemmIsa::kAvx512 ? Int8Avx2<3>::kActivationLimit : gemm_activation_limit(isa);
+}
 
 std::size_t gemm_group_elements(GemmType type) {
   switch (type) {
@@ -712,7 +727,10 @@ void gemm_run_columns(GemmIsa isa, const GemmArgs& g, std::size_t n_begin, std::
     case GemmType::kInt8:
       if (isa == GemmIsa::kAvx512Vnni || isa == GemmIsa::kAvx512Bf16) return driver512<Int8Vnni512>(g, n_begin, n_end);
       if (isa == GemmIsa::kAvxVnni) return driver256<Int8Vnni256>(g, n_begin, n_end);
-      if (isa == GemmIsa::kAvx2 || isa == GemmIsa::kAvx512) return driver256<Int8Avx2>(g, n_begin, n_end);
+      if (isa == GemmIsa::kAvx2 || isa == GemmIsa::kAvx512) {
+        if (g.activation_limit <= Int8Avx2<3>::kActivationLimit) return driver256<Int8Avx2<3>>(g, n_begin, n_end);
+        return driver256<Int8Avx2<2>>(g, n_begin, n_end);
+      }
       return driver_scalar(g, n_begin, n_end);
     case GemmType::kBf16:
       if (isa == GemmIsa::kAvx512Bf16) return driver512<Bf16Dot512>(g, n_begin, n_end);
@@ -743,9 +761,7 @@ void gemm_run(GemmIsa isa, const GemmArgs& g, int threads, std::size_t n_begin, 
 
 namespace {
 
-bool self_check(GemmType type) {
-  const GemmIsa isa = gemm_isa(type);
-  if (isa == GemmIsa::kScalar) return true;
+bool self_check_at(GemmType type, GemmIsa isa, int activation_limit) {
   constexpr std::size_t rows = 13, n = 83, k = 70;  // not multiples of any tile
   const std::size_t e = gemm_group_elements(type), elem = 4 / e, kp = gemm_padded_k(type, k);
   std::vector<std::byte> weight(n * k * elem), a(rows * kp * elem);
@@ -760,7 +776,7 @@ bool self_check(GemmType type) {
     for (std::size_t i = 0; i < v.size() / elem; ++i) {
       const float f = static_cast<float>(next() % 2001) / 1000.f - 1.f;
       if (type == GemmType::kInt8) {
-        const int range = activations ? 2 * gemm_activation_limit(isa) + 2 : (gemm_needs_7bit_weights(isa) ? 127 : 255);
+        const int range = activations ? 2 * activation_limit + 2 : (gemm_needs_7bit_weights(isa) ? 127 : 255);
         const auto q = static_cast<int>(next() % static_cast<uint32_t>(range));
         v[i] = static_cast<std::byte>(activations ? q : q - range / 2);
       } else if (type == GemmType::kBf16) {
@@ -801,6 +817,7 @@ bool self_check(GemmType type) {
   g.weight_scales = scales.data();
   g.compensation = compensation.data();
   g.row_scales = row_scales.data();
+  g.activation_limit = activation_limit;
   g.y = want.data();
   g.packed = packed_scalar.data();
   gemm_run_columns(GemmIsa::kScalar, g, 0, n);
@@ -815,6 +832,15 @@ bool self_check(GemmType type) {
     }
   }
   return true;
+}
+
+// Every code path of the host's kernel for the type (int8 on AVX2: both activation ranges).
+bool self_check(GemmType type) {
+  const GemmIsa isa = gemm_isa(type);
+  if (isa == GemmIsa::kScalar) return true;
+  if (!self_check_at(type, isa, gemm_activation_limit(isa))) return false;
+  return type != GemmType::kInt8 || gemm_fast_activation_limit(isa) == gemm_activation_limit(isa) ||
+         self_check_at(type, isa, gemm_fast_activation_limit(isa));
 }
 
 }  // namespace

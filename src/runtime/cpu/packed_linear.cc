@@ -277,15 +277,21 @@ void PackedLinear::finish_init() {
   weights_mem_ = memory(data_.weights_desc, engine_, const_cast<std::byte*>(data_.weights));
   const memory::desc row_vector({1, dim(data_.out)}, dt::f32, memory::format_tag::ab);
   bias_mem_ = memory(row_vector, engine_, data_.bias.data());
-  if (data_.precision == Precision::kInt8) {
-    // Both kernels of this layer take its activations quantised alike (batch == single).
-    activation_limit_ = has_senti_kernel() ? gemm_activation_limit(gemm_isa_) : 127;
-    // data_.compensation removes the zero point 128 (what senti compile stores); the activations' zero
-    // point is limit + 1, and (limit + 1) / 128 is a power of two: the same values, scaled exactly.
-    const float ratio = static_cast<float>(activation_limit_ + 1) / 128.f;
-    compensation_.resize(data_.compensation.size());
-    for (std::size_t i = 0; i < compensation_.size(); ++i) compensation_[i] = data_.compensation[i] * ratio;
-  }
+  // Both kernels of this layer take its activations quantised alike (batch == single).
+  if (data_.precision == Precision::kInt8) set_activation_limit(has_senti_kernel() ? gemm_fast_activation_limit(gemm_isa_) : 127);
+}
+
+void PackedLinear::set_activation_limit(int limit) {
+  activation_limit_ = limit;
+  // data_.compensation removes the zero point 128 (what senti compile stores); the activations' zero
+  // point is limit + 1: scaled by (limit + 1) / 128 (one float rounding; exact where that is a power of two).
+  const float ratio = static_cast<float>(activation_limit_ + 1) / 128.f;
+  compensation_.resize(data_.compensation.size());
+  for (std::size_t i = 0; i < compensation_.size(); ++i) compensation_[i] = data_.compensation[i] * ratio;
+}
+
+void PackedLinear::keep_activation_resolution() {
+  if (data_.precision == Precision::kInt8 && has_senti_kernel()) set_activation_limit(gemm_activation_limit(gemm_isa_));
 }
 
 void PackedLinear::pack_senti(const void* plain) {
@@ -367,6 +373,7 @@ void PackedLinear::forward_senti(const float* x, std::size_t rows, float* y, std
         g.weight_scales = data_.weight_scales.data();
         g.compensation = compensation_.data();
         g.row_scales = row_scales_.data();
+        g.activation_limit = activation_limit_;
         break;
     }
   }

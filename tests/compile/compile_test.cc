@@ -14,7 +14,9 @@
 #include "model/compiled_file.h"
 #include "model/synthetic_checkpoint.h"
 #include "runtime/compile.h"
+#include "runtime/cpu/compiled_cpu_model.h"
 #include "runtime/cpu/precision.h"
+#include "senti/checkpoint.h"
 #include "runtime/golden_util.h"
 #include "senti/classifier.h"
 #include "senti/error.h"
@@ -90,6 +92,45 @@ TEST_P(RoundTrip, CompiledFileGivesTheFoldersResults) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Precisions, RoundTrip, ::testing::Values("fp32", "bf16", "int8"));
+
+// int8 files compiled before 2026-12-03 hold the pooler in fp32 (cpu::pooler_precision): such a file
+// (rebuilt here: today's int8 file with its pooler replaced by the fp32 one) still loads, and its
+// answers are the int8 folder's up to the pooler's quantisation.
+TEST(Compile, Int8FileWithAnFp32PoolerStillLoads) {
+  if (!host_runs("int8")) GTEST_SKIP() << "int8 not supported here";
+  const auto current = compiled_tiny("int8");
+  const auto file = model::CompiledFile::open(current);
+  const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  const Checkpoint checkpoint = Checkpoint::load(kTiny);
+  cpu::CpuModel model = cpu::load_cpu_model(engine, *file, checkpoint.config());
+  ASSERT_EQ(model.head.at(0).data().precision, cpu::Precision::kInt8);
+  const LinearWeights& pooler = checkpoint.weights().pooler;
+  model.head.at(0) = cpu::PackedLinear(engine, pooler.weight.data, pooler.bias.data, pooler.weight.shape.at(0),
+                                       pooler.weight.shape.at(1), cpu::Activation::kTanh, cpu::Precision::kFp32);
+  model::CompiledFileWriter writer;
+  nlohmann::json metadata = file->metadata();
+  metadata.erase("tensors");
+  metadata.update(cpu::add_cpu_model(model, writer));
+  const auto older = temp().path() / "tiny-int8-fp32-pooler.senti";
+  writer.write(older, metadata);
+
+  const auto reloaded = model::CompiledFile::open(older);
+  EXPECT_EQ(cpu::load_cpu_model(engine, *reloaded, checkpoint.config()).head.at(0).data().precision,
+            cpu::Precision::kFp32);
+  Classifier folder = Classifier::load(kTiny, with("int8"));
+  Classifier compiled = Classifier::load(older, with("auto"));
+  const auto a = folder.classify(texts());
+  const auto b = compiled.classify(texts());
+  ASSERT_EQ(a.size(), b.size());
+  bool any_differs = false;
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    for (std::size_t k = 0; k < a[i].logits.size(); ++k) {
+      EXPECT_NEAR(a[i].logits[k], b[i].logits[k], 0.05f) << i;
+      any_differs |= a[i].logits[k] != b[i].logits[k];
+    }
+  }
+  EXPECT_TRUE(any_differs) << "the fp32 pooler was not used";
+}
 
 TEST(Compile, Rbt3LoadsFastAndAgreesWithFp32) {
   test::TempDir dir("compile-rbt3");
@@ -181,7 +222,10 @@ TEST(Compile, CorruptHeaderAndMetadataAreClearErrors) {
     digits = bytes.find_first_not_of("0123456789", digits_at) - digits_at;
   }
   ASSERT_GE(digits, 4u);
-  bytes.replace(digits_at, digits, "9" + std::string(digits - 4, '0') + "e99");
+  std::string float_size(digits - 2, '0');  // "9", digits - 4 zeros, "e99": as long as the size it replaces
+  float_size.front() = '9';
+  float_size.back() = 'e';
+  bytes.replace(digits_at, digits, float_size + "99");
   write_file(path, bytes);
   expect_model_error(path, "expected an integer");
 

@@ -243,7 +243,11 @@ CpuModel load_cpu_model(const dnnl::engine& engine, const model::CompiledFile& f
           {read_tensor(f, p + "output_norm.gamma", {h}), read_tensor(f, p + "output_norm.beta", {h})},
       });
     }
-    model.head.push_back(read_linear(engine, f, "pooler", h, h, Activation::kTanh, Precision::kFp32));
+    // Files compiled before the int8 pooler (2026-12-03) hold it in fp32: each layer says its precision.
+    const Precision pooler = precision_from(f.tensor_info("pooler.weight").at("precision").get<std::string>(), what);
+    if (pooler != Precision::kFp32 && pooler != pooler_precision(model.precision))
+      throw ModelError(what + ": pooler precision does not match the model's");
+    model.head.push_back(read_linear(engine, f, "pooler", h, h, Activation::kTanh, pooler));
     model.head.push_back(read_linear(engine, f, "classifier", h, config.num_labels(), Activation::kNone, Precision::kFp32));
   } catch (const json::exception& e) {
     throw ModelError(what + ": bad compiled-model tensor table: " + e.what());

@@ -25,6 +25,8 @@ PackedLinear linear(const dnnl::engine& engine, const LinearWeights& w, Activati
 
 }  // namespace
 
+Precision pooler_precision(Precision model) { return model == Precision::kInt8 ? Precision::kInt8 : Precision::kFp32; }
+
 CpuModel pack_checkpoint(const dnnl::engine& engine, const Checkpoint& checkpoint, Precision precision) {
   const BertWeights& w = checkpoint.weights();
   CpuModel model;
@@ -41,7 +43,7 @@ CpuModel pack_checkpoint(const dnnl::engine& engine, const Checkpoint& checkpoin
         layer.output_norm,
     });
   }
-  model.head.push_back(linear(engine, w.pooler, Activation::kTanh, Precision::kFp32));
+  model.head.push_back(linear(engine, w.pooler, Activation::kTanh, pooler_precision(precision)));
   model.head.push_back(linear(engine, w.classifier, Activation::kNone, Precision::kFp32));
   return model;
 }

@@ -187,7 +187,12 @@ def wrk(port: int, bodies: Path, connections: int, duration_s: int, get: bool = 
 
 
 def wrk_median(port: int, bodies: Path, connections: int, duration_s: int, runs: int, get: bool = False) -> dict:
-    results = [wrk(port, bodies, connections, duration_s, get) for _ in range(runs)]
+    return wrk_summary([wrk(port, bodies, connections, duration_s, get) for _ in range(runs)], connections, duration_s)
+
+
+def wrk_summary(results: list[dict], connections: int, duration_s: int) -> dict:
+    """Medians over wrk runs (each kept under per_run)."""
+    runs = len(results)
     med = lambda k: statistics.median(r[k] for r in results)  # noqa: E731
     return {"connections": connections, "runs": runs, "duration_s": duration_s,
             "requests_per_s": med("requests_per_s"), "p50_ms": med("p50_ms"), "p99_ms": med("p99_ms"),

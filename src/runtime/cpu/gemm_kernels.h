@@ -46,7 +46,7 @@ bool gemm_needs_7bit_weights(GemmIsa isa);
 int gemm_activation_limit(GemmIsa isa);
 // A smaller limit at which the kernel runs faster, for inputs without outliers: 42 on kAvx2/kAvx512
 // (three vpmaddubsw results added before widening: 6 · 85 · 63 < 2^15; 1.05-1.07x at 20 rows), else
-// gemm_activation_limit. PackedLinear uses it except for inputs that come out of a GELU.
+// gemm_activation_limit. PackedLinear uses it except where keep_activation_resolution (GELU outputs, pooler).
 int gemm_fast_activation_limit(GemmIsa isa);
 
 // Bytes of one packed element group (always 4) and elements per group.

@@ -5,7 +5,8 @@
 // (senti_kernel_mixes_with_onednn):
 // - bf16: weights bf16, activations converted to bf16 per call, fp32 accumulation and output;
 // - int8: weights s8 with one symmetric scale per output channel; activations quantised per token
-//   (symmetric, u8 with zero point limit + 1: ±42 levels on AVX2 hosts, ±127 elsewhere, gemm_activation_limit)
+//   (symmetric, u8 with zero point limit + 1: ±42 levels on AVX2 hosts, ±63 there for GELU outputs and
+//   the pooler (keep_activation_resolution), ±127 elsewhere: gemm_fast_activation_limit)
 //   on every call, so a text's result never depends on the others in its batch; the s32 result is
 //   rescaled to fp32 (bias and GELU in the same pass), with the same arithmetic on both kernels.
 // Primitives are cached per row count; memory objects are reused (set_data_handle), and scratch
@@ -123,7 +124,6 @@ class PackedLinear {
   // int8: quantise this layer's inputs to gemm_activation_limit instead of the faster (coarser)
   // gemm_fast_activation_limit; for inputs with outliers (GELU outputs). Before the first forward.
   void keep_activation_resolution();
-  int activation_limit() const { return activation_limit_; }
   std::size_t senti_max_rows() const { return senti_max_rows_; }
   void set_senti_max_rows(std::size_t rows);
   // When senti's kernel takes every row count, frees the oneDNN-layout copy of the weights that this

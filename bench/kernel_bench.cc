@@ -244,14 +244,25 @@ struct Peaks {
   }
 };
 
+// The best of several runs: a ceiling, which a neighbour on a shared host can only lower (one run on
+// the AVX2 host once read 187 GOP/s for a loop that gives 261-269, and the kernels then "exceeded" it).
+template <class Measure>
+double best_of(int runs, Measure measure) {
+  double best = 0;
+  for (int i = 0; i < runs; ++i) best = std::max(best, measure());
+  return best;
+}
+
 Peaks measure_peaks() {
   const senti::CpuFeatures f = senti::detect_cpu_features();
   Peaks p;
   const bool avx512 = f.avx512f && f.avx512bw;
-  p.int8 = avx512 && f.avx512_vnni ? vnni_ops_per_s() : f.avx2 ? int8_ops_avx2() : 0;
-  if (avx512 && f.avx512_bf16) p.bf16 = bf16_flops();
-  p.fp32 = avx512 ? fp32_flops() : f.avx2 && f.fma ? fp32_flops_avx2() : 0;
-  std::printf("## Peaks, one core (register-only loops, %d independent chains)\n\n", kChains);
+  constexpr int kRuns = 5;
+  p.int8 = avx512 && f.avx512_vnni ? best_of(kRuns, vnni_ops_per_s) : f.avx2 ? best_of(kRuns, int8_ops_avx2) : 0;
+  if (avx512 && f.avx512_bf16) p.bf16 = best_of(kRuns, bf16_flops);
+  p.fp32 = avx512 ? best_of(kRuns, fp32_flops) : f.avx2 && f.fma ? best_of(kRuns, fp32_flops_avx2) : 0;
+  std::printf("## Peaks, one core (register-only loops of independent chains: %d with AVX-512, %d int8 / %d fp32 with AVX2; best of %d runs)\n\n",
+              kChains, kChainsAvx2Int8, kChainsAvx2Fp32, kRuns);
   std::printf("| what | peak |\n|---|---:|\n");
   std::printf("| int8 (%s) | %.0f GOP/s |\n",
               avx512 && f.avx512_vnni ? "vpdpbusd zmm" : "3 vpmaddubsw + 2 vpaddw + vpmaddwd + vpaddd ymm", p.int8 * 1e-9);
@@ -259,7 +270,7 @@ Peaks measure_peaks() {
   std::printf("| fp32 (FMA %s) | %.0f GFLOP/s |\n", avx512 ? "zmm" : "ymm", p.fp32 * 1e-9);
   if (f.avx2) {
     for (std::size_t kb : {16, 256, 2048, 8192, 24576, 262144}) {
-      const double bw = avx512 ? read_bandwidth(kb << 10) : read_bandwidth_avx2(kb << 10);
+      const double bw = best_of(3, [&] { return avx512 ? read_bandwidth(kb << 10) : read_bandwidth_avx2(kb << 10); });
       p.bandwidth.emplace_back(kb << 10, bw);
       std::printf("| read bandwidth, %zu KiB working set | %.1f GB/s |\n", kb, bw * 1e-9);
     }

@@ -271,7 +271,10 @@ def markdown(res: dict) -> str:
         lines.append(f"- ONNX: `torch.onnx.export` (opset 17) → `onnxruntime.transformers.optimizer` (bert; fused "
                      f"{res['onnx']['fused_operators']}) → `quantize_dynamic` (QInt8 weights, dynamic activations).")
     lines += [
-        f"- Medians over {s['runs']} runs; agreement = same argmax as {REFERENCE} on the same texts. The weights are random, "
+        f"- Medians over {s['runs']} runs"
+        + (f"; the seed workload in {s['seed_rounds']} rounds (every contender once per round, in turn), each contender's "
+           "median round reported" if (s.get("seed_rounds") or 1) > 1 else "")
+        + f"; agreement = same argmax as {REFERENCE} on the same texts. The weights are random, "
         "so logits are small and close together: agreement of reduced precisions here is a stress test, not the accuracy "
         "of a trained model.",
         "",

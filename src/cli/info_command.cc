@@ -46,7 +46,7 @@ std::vector<std::pair<std::string, std::string>> matmul_kernels() {
       const int full = cpu::gemm_activation_limit(isa), fast = cpu::gemm_fast_activation_limit(isa);
       const auto levels = [](int limit) { return limit == 127 ? std::string("8 bits") : "±" + std::to_string(limit) + " levels"; };
       kernels += std::string("; weights ") + (cpu::int8_weight_limit() == 63 ? "7" : "8") + " bits, activations " +
-                 levels(fast) + " per token" + (fast != full ? " (" + levels(full) + " after GELU)" : "");
+                 levels(fast) + " per token" + (fast != full ? " (" + levels(full) + " after GELU and in the pooler)" : "");
     }
     out.emplace_back(name, kernels);
   }

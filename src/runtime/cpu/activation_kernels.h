@@ -15,7 +15,8 @@ void to_bf16(const float* x, std::size_t n, uint16_t* out);
 
 // Symmetric per-row (per-token) quantisation to `limit` levels each side, stored as u8 with the zero
 // point limit + 1 (VNNI and vpmaddubsw multiply u8 by s8): q = round(x / scale) + limit + 1, scale =
-// max|x_row| / limit. limit 127 (8 bits: [1, 255]) or 42 on the AVX2 GEMM ([1, 85], gemm_activation_limit).
+// max|x_row| / limit. limit 127 (8 bits: [1, 255]), or on the AVX2 GEMM 63 ([1, 127]) or 42 ([1, 85]):
+// gemm_activation_limit, gemm_fast_activation_limit.
 void quantize_rows_u8(const float* x, std::size_t rows, std::size_t cols, uint8_t* q, float* row_scales,
                       int limit = 127);
 // The same on the given ISA's kernel (the host must run it): tests compare each with kScalar.

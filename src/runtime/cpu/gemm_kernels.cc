@@ -672,11 +672,12 @@ const char* gemm_isa_name(GemmIsa isa) {
   return "?";
 }
 
-bool gemm_needs_7bit_weights(GemmIsa isa) { return isa == GemmIsa::kAvx2 || isa == GemmIsa::kAvx512; }
-// kAvx512 runs the AVX2 int8 kernel (no VNNI) and so takes its range.
-int gemm_activation_limit(GemmIsa isa) { return isa == GemmIsa::kAvx2 || isa == GemmIsa::kAvx512 ? 63 : 127; }
+// Whether int8 on `isa` runs Int8Avx2 (kAvx512 has no VNNI either), and so takes its ranges.
+static bool runs_int8_avx2(GemmIsa isa) { return isa == GemmIsa::kAvx2 || isa == GemmIsa::kAvx512; }
+bool gemm_needs_7bit_weights(GemmIsa isa) { return runs_int8_avx2(isa); }
+int gemm_activation_limit(GemmIsa isa) { return runs_int8_avx2(isa) ? Int8Avx2<2>::kActivationLimit : 127; }
 int gemm_fast_activation_limit(GemmIsa isa) {
-  return isa == GemmIsa::kAvx2 || isa == GemmIsa::kAvx512 ? Int8Avx2<3>::kActivationLimit : gemm_activation_limit(isa);
+  return runs_int8_avx2(isa) ? Int8Avx2<3>::kActivationLimit : gemm_activation_limit(isa);
 }
 
 std::size_t gemm_group_elements(GemmType type) {
@@ -727,7 +728,7 @@ void gemm_run_columns(GemmIsa isa, const GemmArgs& g, std::size_t n_begin, std::
     case GemmType::kInt8:
       if (isa == GemmIsa::kAvx512Vnni || isa == GemmIsa::kAvx512Bf16) return driver512<Int8Vnni512>(g, n_begin, n_end);
       if (isa == GemmIsa::kAvxVnni) return driver256<Int8Vnni256>(g, n_begin, n_end);
-      if (isa == GemmIsa::kAvx2 || isa == GemmIsa::kAvx512) {
+      if (runs_int8_avx2(isa)) {
         if (g.activation_limit <= Int8Avx2<3>::kActivationLimit) return driver256<Int8Avx2<3>>(g, n_begin, n_end);
         return driver256<Int8Avx2<2>>(g, n_begin, n_end);
       }

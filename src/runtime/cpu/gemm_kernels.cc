@@ -74,11 +74,12 @@ const bool g_prefetch_weights = [] {
   return v == nullptr || std::string_view(v) != "0";
 }();
 
-// A tile's share: at K step k it prefetches line ((k - ks.begin) * step16) >> 16 from base, so its
-// lines spread evenly over its K steps. With nothing to prefetch, base is a line the tile reads anyway.
+// A tile's share: at K step k it prefetches the line holding byte ((k - ks.begin) · step16) >> 16 from
+// base, so its lines spread evenly over its K steps (at most 64 bytes a step: no line is skipped, and
+// no shift to a line address). With nothing to prefetch, base is a line the tile reads anyway.
 struct PrefetchSlice {
   const std::byte* base = nullptr;
-  uint32_t step16 = 0;
+  uint32_t step16 = 0;  // bytes per K step, 16 fractional bits
 };
 
 class ChunkPrefetch {
@@ -93,7 +94,7 @@ class ChunkPrefetch {
     const std::size_t first = tile * per_tile_;
     if (first >= lines_ || steps_ == 0) return {fallback, 0};
     const std::size_t count = std::min(per_tile_, lines_ - first);
-    return {next_ + first * 64, static_cast<uint32_t>((count << 16) / steps_)};
+    return {next_ + first * 64, static_cast<uint32_t>((count * 64 << 16) / steps_)};
   }
 
  private:
@@ -103,7 +104,7 @@ class ChunkPrefetch {
 
 // To L1: prefetching to L2 only (T1) was no faster on the AVX2 host (within noise, kernel bench).
 SENTI_ALWAYS_INLINE void prefetch_share(const PrefetchSlice& pf, std::size_t step) {
-  _mm_prefetch(reinterpret_cast<const char*>(pf.base + ((step * pf.step16) >> 16) * 64), _MM_HINT_T0);
+  _mm_prefetch(reinterpret_cast<const char*>(pf.base + ((step * pf.step16) >> 16)), _MM_HINT_T0);
 }
 
 // Applies the activation to y[0, cols) (a row segment the kernel just stored).
@@ -404,16 +405,34 @@ struct Int8Vnni256 {
 // (S = 4, which would need u8 ≤ 65); senti_kernel_bench at 20 rows, S = 2 -> 3: 320 -> 306 µs for
 // 2304×768, 437 -> 410 µs for 3072×768. The s32 sums are exact either way; what the range changes is
 // the activations' resolution (gemm_fast_activation_limit says which inputs take ±42).
+// vpmaddubsw with its weights as the instruction's memory operand. A tile of MR rows uses each weight
+// vector MR times; held in registers (what GCC makes of _mm256_loadu_si256 reused across the rows),
+// the S steps' 2·S weight vectors, the 2·MR accumulators, S broadcasts and the 16-bit sums needed ~20
+// of the 16 registers, and GCC kept five of the eight accumulators of the 4-row, 3-step loop on the
+// stack (a load and a store per row and step each). As a memory operand a weight vector takes no
+// register and no instruction of its own: an L1 load, and loads are not what this loop waits for
+// (the two multiply pipes are). Measured on the AVX2 host, 1 thread, alternating runs: senti_kernel_bench
+// at 18 rows, best of 5, 2304x768 280 -> 266 µs, 3072x768 373 -> 354, 768x3072 379 -> 360; rbt3 int8
+// at batch 1 (seed sentences) 3.40-3.82 -> 3.32-3.53 ms over 5 pairs.
+SENTI_GEMM_TARGET_256 SENTI_ALWAYS_INLINE __m256i maddubs_from(__m256i a, const std::byte* w) {
+  __m256i out;
+  __asm__("vpmaddubsw %2, %1, %0" : "=x"(out) : "x"(a), "m"(*reinterpret_cast<const __m256i*>(w)));
+  return out;
+}
+
 template <int S>
 struct Int8Avx2 : Int8Vnni256 {
   static_assert(S == 2 || S == 3);
   static constexpr int kStepsPerWiden = S;
   static constexpr int kActivationLimit = S == 2 ? 63 : 42;  // u8 ≤ 2 · limit + 1
   static_assert(2 * S * (2 * kActivationLimit + 1) * 63 < 32768);
-  SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE Acc dot_steps(Acc acc, const __m256i* a, const __m256i* w) {
-    __m256i sum = _mm256_maddubs_epi16(a[0], w[0]);
+  // S K steps of one 8-column vector: a[s] the broadcast activations of step s, its weights at
+  // w + s · stride, read by the multiply itself (maddubs_from).
+  SENTI_GEMM_TARGET_256 static SENTI_ALWAYS_INLINE Acc dot_steps(Acc acc, const __m256i* a, const std::byte* w,
+                                                                 std::size_t stride) {
+    __m256i sum = maddubs_from(a[0], w);
 #pragma GCC unroll 4
-    for (int s = 1; s < kStepsPerWiden; ++s) sum = _mm256_add_epi16(sum, _mm256_maddubs_epi16(a[s], w[s]));
+    for (int s = 1; s < kStepsPerWiden; ++s) sum = _mm256_add_epi16(sum, maddubs_from(a[s], w + s * stride));
     __m256i pairs = _mm256_madd_epi16(sum, _mm256_set1_epi16(1));
     __asm__("" : "+x"(pairs));  // as in dot: no vpdpwssd
     return _mm256_add_epi32(acc, pairs);
@@ -493,21 +512,17 @@ SENTI_GEMM_TARGET_256 void tile256(const GemmArgs& g, const std::byte* a, const 
   if constexpr (requires { Tr::kStepsPerWiden; }) {
     constexpr std::size_t S = Tr::kStepsPerWiden;
     for (; k + S <= ks.end; k += S) {
-      __m256i w0[S], w1[S];
 #pragma GCC unroll 4
-      for (std::size_t s = 0; s < S; ++s) {
-        w0[s] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + (k + s) * group_bytes));
-        w1[s] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + (k + s) * group_bytes + 32));
-        prefetch_share(pf, k + s - ks.begin);
-      }
+      for (std::size_t s = 0; s < S; ++s) prefetch_share(pf, k + s - ks.begin);
+      const std::byte* wk = w + k * group_bytes;
       const std::byte* ak = a + (k - ks.begin) * MR * 4;
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
         __m256i av[S];
 #pragma GCC unroll 4
         for (std::size_t s = 0; s < S; ++s) av[s] = _mm256_set1_epi32(load_group(ak + (s * MR + static_cast<std::size_t>(r)) * 4));
-        acc[r][0] = Tr::dot_steps(acc[r][0], av, w0);
-        acc[r][1] = Tr::dot_steps(acc[r][1], av, w1);
+        acc[r][0] = Tr::dot_steps(acc[r][0], av, wk, group_bytes);
+        acc[r][1] = Tr::dot_steps(acc[r][1], av, wk + 32, group_bytes);
       }
     }
   }

@@ -18,7 +18,9 @@ struct MatmulTotals {
 struct Totals {
   std::array<double, static_cast<std::size_t>(Stage::kCount)> seconds{};
   std::mutex mutex;  // guards matmuls (the serving engine thread and others may both profile)
-  std::map<std::tuple<std::string, std::size_t, std::size_t>, MatmulTotals> matmuls;
+  // Keyed by kernel, n, k and whether the call had one row: one-row calls (the last layer's CLS row, the
+  // pooler) stream their weights once and are bound by memory, the others by compute.
+  std::map<std::tuple<std::string, std::size_t, std::size_t, bool>, MatmulTotals> matmuls;
   ~Totals() {
     print_stages();
     if (matmuls.empty()) return;
@@ -26,9 +28,10 @@ struct Totals {
     std::fprintf(stderr, "  %-34s %6s %6s %8s %9s %9s %9s\n", "kernel", "n", "k", "calls", "rows/call", "seconds",
                  "GOP/s");
     for (const auto& [key, t] : matmuls) {
-      const auto& [kernel, n, k] = key;
+      const auto& [kernel, n, k, one_row] = key;
       const double ops = 2.0 * static_cast<double>(t.rows) * static_cast<double>(n) * static_cast<double>(k);
-      std::fprintf(stderr, "  %-34s %6zu %6zu %8zu %9.1f %9.3f %9.1f\n", kernel.c_str(), n, k, t.calls,
+      const std::string name = one_row ? kernel + " (1 row)" : kernel;
+      std::fprintf(stderr, "  %-34s %6zu %6zu %8zu %9.1f %9.3f %9.1f\n", name.c_str(), n, k, t.calls,
                    static_cast<double>(t.rows) / static_cast<double>(t.calls), t.seconds,
                    t.seconds > 0 ? ops / t.seconds * 1e-9 : 0.0);
     }
@@ -65,7 +68,7 @@ void profile_add(Stage stage, double seconds) { totals().seconds[static_cast<std
 void profile_matmul(const std::string& kernel, std::size_t rows, std::size_t n, std::size_t k, double seconds) {
   Totals& t = totals();
   std::lock_guard<std::mutex> lock(t.mutex);
-  MatmulTotals& m = t.matmuls[{kernel, n, k}];
+  MatmulTotals& m = t.matmuls[{kernel, n, k, rows == 1}];
   ++m.calls;
   m.rows += rows;
   m.seconds += seconds;

@@ -282,35 +282,39 @@ TEST(GemmKernels, ColumnSplitsGiveTheSameResult) {
 
 // A column range (the last layer's keys and values without its queries: CpuBackend::last_layer_qkv)
 // split over threads (wide enough to be split: gemm_run's kParallelWork): the same values as the whole
-// call in its columns, nothing written outside them.
+// call in its columns, nothing written outside them. The threads take the range's panels as they go
+// (gemm_run's claims), with one K block (k 700) and several (k 2100: each claimed range runs all of
+// them, the accumulators kept raw in y between blocks).
 TEST(GemmKernels, ColumnRangeComputesOnlyItsColumns) {
   int ran = 0;
   for (GemmType type : {GemmType::kInt8, GemmType::kBf16, GemmType::kFp32}) {
     for (GemmIsa isa : variants(type)) {
-      if (!host_has(isa)) continue;
-      const std::size_t panel = gemm_panel_columns(type, isa);
-      const Problem p(type, 11, 8 * panel + 7, 700, gemm_needs_7bit_weights(isa) ? 63 : 127, 23,
-                      gemm_activation_limit(isa));
-      std::vector<float> whole(p.rows * p.n);
-      gemm_run_columns(isa, p.args(isa, whole.data(), p.n, GemmActivation::kGeluErf), 0, p.n);
-      for (auto [begin, end] : {std::pair{panel, p.n}, std::pair{std::size_t{0}, panel}, std::pair{2 * panel, 6 * panel}}) {
-        for (int threads : {1, 2, 3}) {
-          std::vector<float> part(p.rows * p.n, NAN);
-          gemm_run(isa, p.args(isa, part.data(), p.n, GemmActivation::kGeluErf), threads, begin, end);
-          for (std::size_t r = 0; r < p.rows; ++r) {
-            for (std::size_t c = 0; c < p.n; ++c) {
-              const float got = part[r * p.n + c];
-              if (c >= begin && c < end) {
-                ASSERT_EQ(std::memcmp(&got, &whole[r * p.n + c], sizeof got), 0)
-                    << type_name(type) << "/" << gemm_isa_name(isa) << " [" << begin << ", " << end << ") " << threads
-                    << " threads: row " << r << " col " << c << ": " << got << " vs " << whole[r * p.n + c];
-              } else {
-                ASSERT_TRUE(std::isnan(got)) << type_name(type) << "/" << gemm_isa_name(isa) << " [" << begin << ", "
-                                             << end << "): wrote col " << c;
+      for (std::size_t k : {std::size_t{700}, std::size_t{2100}}) {
+        if (!host_has(isa)) continue;
+        const std::size_t panel = gemm_panel_columns(type, isa);
+        const Problem p(type, 11, 8 * panel + 7, k, gemm_needs_7bit_weights(isa) ? 63 : 127, 23,
+                        gemm_activation_limit(isa));
+        std::vector<float> whole(p.rows * p.n);
+        gemm_run_columns(isa, p.args(isa, whole.data(), p.n, GemmActivation::kGeluErf), 0, p.n);
+        for (auto [begin, end] : {std::pair{panel, p.n}, std::pair{std::size_t{0}, panel}, std::pair{2 * panel, 6 * panel}}) {
+          for (int threads : {1, 2, 3}) {
+            std::vector<float> part(p.rows * p.n, NAN);
+            gemm_run(isa, p.args(isa, part.data(), p.n, GemmActivation::kGeluErf), threads, begin, end);
+            for (std::size_t r = 0; r < p.rows; ++r) {
+              for (std::size_t c = 0; c < p.n; ++c) {
+                const float got = part[r * p.n + c];
+                if (c >= begin && c < end) {
+                  ASSERT_EQ(std::memcmp(&got, &whole[r * p.n + c], sizeof got), 0)
+                      << type_name(type) << "/" << gemm_isa_name(isa) << " [" << begin << ", " << end << ") " << threads
+                      << " threads: row " << r << " col " << c << ": " << got << " vs " << whole[r * p.n + c];
+                } else {
+                  ASSERT_TRUE(std::isnan(got)) << type_name(type) << "/" << gemm_isa_name(isa) << " [" << begin << ", "
+                                               << end << "): wrote col " << c;
+                }
               }
             }
+            ++ran;
           }
-          ++ran;
         }
       }
     }

@@ -1,6 +1,7 @@
 #include "runtime/cpu/gemm_kernels.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cmath>
 #include <cstdlib>
 #include <cstdio>
@@ -164,55 +165,115 @@ std::byte* activation_buffer(std::size_t bytes) {
   return buffer.data();
 }
 
-// The loop nest both SIMD drivers share, over output columns [n_begin, n_end): row chunks whose
-// packed activations of one K block stay in L2; K blocks; panels of kPanelCols columns (each chunk of
-// weights, a panel's K block, prefetching the next); row tiles of up to kTileRows; after a panel's
-// last K block, its activation. Tiles::run(g, tile) computes one tile with the ISA's kernel. Always
-// inlined into the ISA's driver, so that the activation is compiled for that ISA's target as the
-// kernel's own epilogue is (batch == single bit for bit needs the same GELU code on every path:
-// compiled without FMA it differed).
+// The output columns a driver computes, one range [begin, end) at a time: one fixed range (OneRange), or
+// the ranges a thread claims from a parallel call's PanelClaims. Ranges start on a panel boundary and
+// end on one or at n. limit: no column at or past it is this thread's (no weight past it is prefetched).
+class ColumnSource {
+ public:
+  explicit ColumnSource(std::size_t limit) : limit_(limit) {}
+  virtual bool next(std::size_t& begin, std::size_t& end) = 0;
+  std::size_t limit() const { return limit_; }
+
+ protected:
+  ~ColumnSource() = default;
+
+ private:
+  std::size_t limit_;
+};
+
+class OneRange final : public ColumnSource {
+ public:
+  OneRange(std::size_t begin, std::size_t end) : ColumnSource(end), begin_(begin), end_(end) {}
+  bool next(std::size_t& begin, std::size_t& end) override {
+    if (done_ || begin_ >= end_) return false;
+    begin = begin_, end = end_, done_ = true;
+    return true;
+  }
+
+ private:
+  std::size_t begin_, end_;
+  bool done_ = false;
+};
+
+// The loop nest both SIMD drivers share, over the output columns `columns` hands out: panels of
+// kPanelCols columns (each chunk of weights, a panel's K block, prefetching the next one the thread
+// reads); row tiles of up to kTileRows; after a panel's last K block, its activation. Where the
+// packed activations of every row over all of K fit in kRowChunkBytes (batch-1 traffic: 18 rows of
+// K = 3072 in int8 are 55 KB), they are packed once and serve every range; otherwise row chunks whose
+// packed activations of one K block stay in L2, repacked per range. Tiles::run(g, tile) computes one
+// tile with the ISA's kernel. Always inlined into the ISA's driver, so that the activation is compiled
+// for that ISA's target as the kernel's own epilogue is (batch == single bit for bit needs the same
+// GELU code on every path: compiled without FMA it differed). Which range a column falls in, and which
+// thread computes it, changes nothing in its result: every output is the same chain over K.
 template <std::size_t kPanelCols, std::size_t kTileRows, class Tiles>
-SENTI_ALWAYS_INLINE void drive_tiles(const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
+SENTI_ALWAYS_INLINE void drive_tiles(const GemmArgs& g, ColumnSource& columns) {
   const std::size_t kp = gemm_padded_k(g.type, g.k), groups = kp / gemm_group_elements(g.type);
   const std::size_t np = gemm_padded_n(g.n);
   const std::size_t elem = 4 / gemm_group_elements(g.type), lda_bytes = g.lda * elem;
   const auto* a = static_cast<const std::byte*>(g.a);
   const auto* packed = static_cast<const std::byte*>(g.packed);
-  const std::size_t block = std::min(groups, kKBlockGroups);
-  const std::size_t chunk = std::max<std::size_t>(kTileRows, kRowChunkBytes / (block * 4) / kTileRows * kTileRows);
-  std::byte* const packed_a = activation_buffer(std::min(chunk, g.rows) * block * 4);
+  const auto k_range = [&](std::size_t k0) {
+    return KRange{k0, std::min(groups, k0 + kKBlockGroups), k0 == 0, k0 + kKBlockGroups >= groups};
+  };
   // Panel p0's weights (width columns, K group stride width·4) start at packed + p0·groups·4.
   const auto panel_width = [&](std::size_t p0) { return std::min(kPanelCols, np - p0); };
-  for (std::size_t r0 = 0; r0 < g.rows; r0 += chunk) {
-    const std::size_t r1 = std::min(g.rows, r0 + chunk), tiles = (r1 - r0 + kTileRows - 1) / kTileRows;
-    for (std::size_t k0 = 0; k0 < groups; k0 += kKBlockGroups) {
-      const KRange ks{k0, std::min(groups, k0 + kKBlockGroups), k0 == 0, k0 + kKBlockGroups >= groups};
-      const std::size_t steps = ks.end - ks.begin;
-      pack_activations<kTileRows>(a + r0 * lda_bytes, lda_bytes, r1 - r0, ks, packed_a);
-      for (std::size_t p0 = n_begin; p0 < n_end; p0 += kPanelCols) {
-        const std::size_t width = panel_width(p0), group_bytes = width * 4;
-        const std::size_t cols = std::min(n_end, p0 + width) - p0;
-        const std::byte* w = packed + p0 * groups * 4;
-        // The next chunk: the next panel's same K block, else the first panel's next K block.
-        const std::byte* next = nullptr;
-        std::size_t next_bytes = 0;
-        if (p0 + kPanelCols < n_end) {
-          const std::size_t w1 = panel_width(p0 + kPanelCols);
-          next = packed + (p0 + kPanelCols) * groups * 4 + ks.begin * w1 * 4;
-          next_bytes = steps * w1 * 4;
-        } else if (ks.end < groups) {
-          const std::size_t w0 = panel_width(n_begin);
-          next = packed + n_begin * groups * 4 + ks.end * w0 * 4;
-          next_bytes = std::min(kKBlockGroups, groups - ks.end) * w0 * 4;
-        }
-        const ChunkPrefetch prefetch(next, next_bytes, steps, tiles);
-        for (std::size_t r = r0, tile = 0; r < r1; r += kTileRows, ++tile) {
-          const PrefetchSlice pf = prefetch.slice(tile, w + ks.begin * group_bytes);
-          Tiles::run(g, TileCall{packed_a + tile * kTileRows * steps * 4, w, group_bytes, ks, r,
-                                 std::min(kTileRows, r1 - r), p0, cols, pf});
-        }
-        if (ks.last && g.activation != GemmActivation::kNone)
-          for (std::size_t r = r0; r < r1; ++r) activate_body(g.y + r * g.ldy + p0, cols, g.activation);
+  // One K block of the panels of columns [c0, c1), rows [r0, r1) packed at packed_a. Always inlined: a
+  // lambda's body does not take the driver's target attribute, and compiled for the baseline ISA it could
+  // not inline the kernel and ran the GELU without FMA.
+  const auto run_panels = [&](std::size_t r0, std::size_t r1, KRange ks, const std::byte* packed_a, std::size_t c0,
+                              std::size_t c1) __attribute__((always_inline)) {
+    const std::size_t steps = ks.end - ks.begin, tiles = (r1 - r0 + kTileRows - 1) / kTileRows;
+    for (std::size_t p0 = c0; p0 < c1; p0 += kPanelCols) {
+      const std::size_t width = panel_width(p0), group_bytes = width * 4;
+      const std::size_t cols = std::min(c1, p0 + width) - p0;
+      const std::byte* w = packed + p0 * groups * 4;
+      // The next chunk: the next panel's same K block, else the range's first panel's next K block,
+      // else the first K block of the panel after the range (the next range a thread claims most often
+      // starts there).
+      std::size_t next_col = 0, next_k = ks.begin;
+      if (p0 + kPanelCols < c1) {
+        next_col = p0 + kPanelCols;
+      } else if (ks.end < groups) {
+        next_col = c0, next_k = ks.end;
+      } else if (c1 < columns.limit()) {
+        next_col = c1, next_k = 0;
+      } else {
+        next_col = np;  // nothing
+      }
+      const std::byte* next = nullptr;
+      std::size_t next_bytes = 0;
+      if (next_col < np) {
+        const std::size_t w1 = panel_width(next_col);
+        next = packed + next_col * groups * 4 + next_k * w1 * 4;
+        next_bytes = (k_range(next_k).end - next_k) * w1 * 4;
+      }
+      const ChunkPrefetch prefetch(next, next_bytes, steps, tiles);
+      for (std::size_t r = r0, tile = 0; r < r1; r += kTileRows, ++tile) {
+        const PrefetchSlice pf = prefetch.slice(tile, w + ks.begin * group_bytes);
+        Tiles::run(g, TileCall{packed_a + tile * kTileRows * steps * 4, w, group_bytes, ks, r,
+                               std::min(kTileRows, r1 - r), p0, cols, pf});
+      }
+      if (ks.last && g.activation != GemmActivation::kNone)
+        for (std::size_t r = r0; r < r1; ++r) activate_body(g.y + r * g.ldy + p0, cols, g.activation);
+    }
+  };
+  // Packed once: K block k0's tiles at packed_a + rows·k0·4. Else per range, row chunk and K block.
+  const bool pack_once = g.rows * groups * 4 <= kRowChunkBytes;
+  const std::size_t block = std::min(groups, kKBlockGroups);
+  const std::size_t chunk =
+      pack_once ? g.rows
+                : std::max<std::size_t>(kTileRows, kRowChunkBytes / (block * 4) / kTileRows * kTileRows);
+  std::byte* const packed_a = activation_buffer(pack_once ? g.rows * groups * 4 : std::min(chunk, g.rows) * block * 4);
+  if (pack_once)
+    for (std::size_t k0 = 0; k0 < groups; k0 += kKBlockGroups)
+      pack_activations<kTileRows>(a, lda_bytes, g.rows, k_range(k0), packed_a + g.rows * k0 * 4);
+  std::size_t c0 = 0, c1 = 0;
+  while (columns.next(c0, c1)) {
+    for (std::size_t r0 = 0; r0 < g.rows; r0 += chunk) {
+      const std::size_t r1 = std::min(g.rows, r0 + chunk);
+      for (std::size_t k0 = 0; k0 < groups; k0 += kKBlockGroups) {
+        if (!pack_once) pack_activations<kTileRows>(a + r0 * lda_bytes, lda_bytes, r1 - r0, k_range(k0), packed_a);
+        run_panels(r0, r1, k_range(k0), pack_once ? packed_a + g.rows * k0 * 4 : packed_a, c0, c1);
       }
     }
   }
@@ -366,8 +427,8 @@ struct Tiles512 {
 };
 
 template <class Tr>
-SENTI_GEMM_TARGET_512 void driver512(const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
-  drive_tiles<kPanel512, kRows512, Tiles512<Tr>>(g, n_begin, n_end);
+SENTI_GEMM_TARGET_512 void driver512(const GemmArgs& g, ColumnSource& columns) {
+  drive_tiles<kPanel512, kRows512, Tiles512<Tr>>(g, columns);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -580,8 +641,8 @@ struct Tiles256 {
 };
 
 template <class Tr>
-SENTI_GEMM_TARGET_256 void driver256(const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
-  drive_tiles<kPanel256, static_cast<std::size_t>(Tr::kRows), Tiles256<Tr>>(g, n_begin, n_end);
+SENTI_GEMM_TARGET_256 void driver256(const GemmArgs& g, ColumnSource& columns) {
+  drive_tiles<kPanel256, static_cast<std::size_t>(Tr::kRows), Tiles256<Tr>>(g, columns);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -595,7 +656,7 @@ float bf16_to_float(uint16_t v) {
   return f;
 }
 
-void driver_scalar(const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
+void driver_scalar_range(const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
   const std::size_t e = gemm_group_elements(g.type), kp = gemm_padded_k(g.type, g.k), groups = kp / e;
   const std::size_t np = gemm_padded_n(g.n), panel = gemm_panel_columns(g.type, GemmIsa::kScalar);
   const auto* packed = static_cast<const std::byte*>(g.packed);
@@ -636,6 +697,11 @@ void driver_scalar(const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
     }
   }
   for (std::size_t r = 0; r < g.rows; ++r) activate_body(g.y + r * g.ldy + n_begin, n_end - n_begin, g.activation);
+}
+
+void driver_scalar(const GemmArgs& g, ColumnSource& columns) {
+  std::size_t begin = 0, end = 0;
+  while (columns.next(begin, end)) driver_scalar_range(g, begin, end);
 }
 
 GemmIsa detect_gemm_isa(GemmType type) {
@@ -737,25 +803,109 @@ void gemm_pack(GemmType type, GemmIsa isa, const void* weight, std::size_t n, st
   }
 }
 
-void gemm_run_columns(GemmIsa isa, const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
-  if (g.rows == 0 || n_begin >= n_end) return;
+namespace {
+
+void run_columns(GemmIsa isa, const GemmArgs& g, ColumnSource& columns) {
+  if (g.rows == 0) return;
   switch (g.type) {
     case GemmType::kInt8:
-      if (isa == GemmIsa::kAvx512Vnni || isa == GemmIsa::kAvx512Bf16) return driver512<Int8Vnni512>(g, n_begin, n_end);
-      if (isa == GemmIsa::kAvxVnni) return driver256<Int8Vnni256>(g, n_begin, n_end);
+      if (isa == GemmIsa::kAvx512Vnni || isa == GemmIsa::kAvx512Bf16) return driver512<Int8Vnni512>(g, columns);
+      if (isa == GemmIsa::kAvxVnni) return driver256<Int8Vnni256>(g, columns);
       if (runs_int8_avx2(isa)) {
-        if (g.activation_limit <= Int8Avx2<3>::kActivationLimit) return driver256<Int8Avx2<3>>(g, n_begin, n_end);
-        return driver256<Int8Avx2<2>>(g, n_begin, n_end);
+        if (g.activation_limit <= Int8Avx2<3>::kActivationLimit) return driver256<Int8Avx2<3>>(g, columns);
+        return driver256<Int8Avx2<2>>(g, columns);
       }
-      return driver_scalar(g, n_begin, n_end);
+      return driver_scalar(g, columns);
     case GemmType::kBf16:
-      if (isa == GemmIsa::kAvx512Bf16) return driver512<Bf16Dot512>(g, n_begin, n_end);
-      return driver_scalar(g, n_begin, n_end);
+      if (isa == GemmIsa::kAvx512Bf16) return driver512<Bf16Dot512>(g, columns);
+      return driver_scalar(g, columns);
     case GemmType::kFp32:
-      if (static_cast<int>(isa) >= static_cast<int>(GemmIsa::kAvx512)) return driver512<Fp32Fma512>(g, n_begin, n_end);
-      if (isa == GemmIsa::kAvx2 || isa == GemmIsa::kAvxVnni) return driver256<Fp32Fma256>(g, n_begin, n_end);
-      return driver_scalar(g, n_begin, n_end);
+      if (static_cast<int>(isa) >= static_cast<int>(GemmIsa::kAvx512)) return driver512<Fp32Fma512>(g, columns);
+      if (isa == GemmIsa::kAvx2 || isa == GemmIsa::kAvxVnni) return driver256<Fp32Fma256>(g, columns);
+      return driver_scalar(g, columns);
   }
+}
+
+// The output panels of one parallel call. Each thread owns an equal share of consecutive panels and
+// takes from its front, half of what is left at a time (so its weights stream in order, the next range
+// prefetched from the current one); a thread whose share is done takes half of what is left of the
+// largest other share, from its back. On a shared host a vCPU is often slowed or descheduled for a while:
+// with fixed halves the other thread then waited at the join. Measured on the 2-core AVX2 host (perf,
+// rbt3 int8 at batch 1, 2 threads, the seed sentences, two alternating pairs while the host was heavily
+// loaded): the calling thread's samples waiting at joins 11% -> 2.4%, the worker's 16% -> 11%, p50
+// 3.52 / 3.85 -> 3.44 / 3.17 ms. In quiet minutes the two were within the noise (1.7-1.9 ms). Large calls,
+// whose activations do not fit one packing (gemm_run), keep fixed shares.
+class PanelClaims {
+ public:
+  static constexpr int kMaxParts = 64;
+  PanelClaims(std::size_t first_panel, std::size_t panels, std::size_t panel, std::size_t n_end, int parts)
+      : panel_(panel), n_end_(n_end), parts_(parts) {
+    for (int t = 0; t < parts; ++t) {
+      const std::size_t lo = first_panel + panels * static_cast<std::size_t>(t) / static_cast<std::size_t>(parts);
+      const std::size_t hi = first_panel + panels * static_cast<std::size_t>(t + 1) / static_cast<std::size_t>(parts);
+      shares_[t].range.store(lo << 32 | hi, std::memory_order_relaxed);
+    }
+  }
+  // Columns [begin, end) for thread `part`, or false when no panel is left.
+  bool next(int part, std::size_t& begin, std::size_t& end) {
+    std::size_t lo = 0, hi = 0;
+    if (!take(part, true, lo, hi)) {
+      for (;;) {
+        int victim = -1;
+        std::size_t most = 0;
+        for (int t = 0; t < parts_; ++t) {
+          const uint64_t v = shares_[t].range.load(std::memory_order_relaxed);
+          const std::size_t left = (v & 0xffffffffu) - std::min<std::size_t>(v >> 32, v & 0xffffffffu);
+          if (left > most) most = left, victim = t;
+        }
+        if (victim < 0) return false;
+        if (take(victim, false, lo, hi)) break;
+      }
+    }
+    begin = lo * panel_, end = std::min(n_end_, hi * panel_);
+    return true;
+  }
+
+ private:
+  // Half of what is left of share t (at least one panel), from its front or its back.
+  bool take(int t, bool front, std::size_t& lo, std::size_t& hi) {
+    std::atomic<uint64_t>& range = shares_[t].range;
+    uint64_t v = range.load(std::memory_order_relaxed);
+    for (;;) {
+      const std::size_t a = v >> 32, b = v & 0xffffffffu;
+      if (a >= b) return false;
+      const std::size_t n = (b - a + 1) / 2;
+      const uint64_t taken = front ? ((a + n) << 32 | b) : (a << 32 | (b - n));
+      if (range.compare_exchange_weak(v, taken, std::memory_order_relaxed)) {
+        lo = front ? a : b - n, hi = front ? a + n : b;
+        return true;
+      }
+    }
+  }
+  struct alignas(64) Share {
+    std::atomic<uint64_t> range{0};  // panels [lo, hi) not yet taken: lo << 32 | hi
+  };
+  Share shares_[kMaxParts];
+  std::size_t panel_, n_end_;
+  int parts_;
+};
+
+// The ranges thread `part` takes from a call's PanelClaims.
+class ClaimedRanges final : public ColumnSource {
+ public:
+  ClaimedRanges(PanelClaims& claims, int part, std::size_t n_end) : ColumnSource(n_end), claims_(claims), part_(part) {}
+  bool next(std::size_t& begin, std::size_t& end) override { return claims_.next(part_, begin, end); }
+
+ private:
+  PanelClaims& claims_;
+  int part_;
+};
+
+}  // namespace
+
+void gemm_run_columns(GemmIsa isa, const GemmArgs& g, std::size_t n_begin, std::size_t n_end) {
+  OneRange columns(n_begin, n_end);
+  run_columns(isa, g, columns);
 }
 
 void gemm_run(GemmIsa isa, const GemmArgs& g, int threads) { gemm_run(isa, g, threads, 0, g.n); }
@@ -767,11 +917,22 @@ void gemm_run(GemmIsa isa, const GemmArgs& g, int threads, std::size_t n_begin, 
   const std::size_t panels = (n_end + panel - 1) / panel - first_panel;
   if (threads <= 1 || panels < 2 || g.rows * (n_end - n_begin) * g.k < kParallelWork)
     return gemm_run_columns(isa, g, n_begin, n_end);
-  const int used = static_cast<int>(std::min<std::size_t>(panels, static_cast<std::size_t>(threads)));
-  parallel_run(used, [&](int part, int parts) {
-    const auto t = static_cast<std::size_t>(part), count = static_cast<std::size_t>(parts);
-    const std::size_t first = first_panel + panels * t / count, last = first_panel + panels * (t + 1) / count;
-    gemm_run_columns(isa, g, first * panel, std::min(n_end, last * panel));
+  const int used = static_cast<int>(std::min<std::size_t>(
+      {panels, static_cast<std::size_t>(threads), static_cast<std::size_t>(PanelClaims::kMaxParts)}));
+  const std::size_t e = gemm_group_elements(g.type), groups = gemm_padded_k(g.type, g.k) / e;
+  if (g.rows * groups * 4 > kRowChunkBytes) {
+    // Large calls: fixed shares (a claimed range would repack its rows' activations).
+    parallel_run(used, [&](int part, int parts) {
+      const auto t = static_cast<std::size_t>(part), count = static_cast<std::size_t>(parts);
+      const std::size_t first = first_panel + panels * t / count, last = first_panel + panels * (t + 1) / count;
+      gemm_run_columns(isa, g, first * panel, std::min(n_end, last * panel));
+    });
+    return;
+  }
+  PanelClaims claims(first_panel, panels, panel, n_end, used);
+  parallel_run(used, [&](int part, int) {
+    ClaimedRanges columns(claims, part, n_end);
+    run_columns(isa, g, columns);
   });
 }
 

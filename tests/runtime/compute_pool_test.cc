@@ -1,5 +1,5 @@
 // The CPU backend's worker pool (src/runtime/cpu/compute_pool.h): every part runs once with the part
-// count asked for, whichever thread runs it; calls from several threads at once and calls from inside a
+// count asked for, whichever thread runs it; the workers take parts while the caller works; calls from several threads at once and calls from inside a
 // part still run every part; SpinScope and SpinPause nest and leave the pool usable.
 #include <atomic>
 #include <chrono>
@@ -35,10 +35,27 @@ std::set<std::thread::id> run_and_check(int parts) {
 
 TEST(ComputePool, EveryPartRunsOnceWithItsCount) {
   for (int parts : {1, 2, 3, 7, 2, 1, 5}) run_and_check(parts);
-  // Part 0 runs on the caller; with more parts the workers take the others.
+  // Part 0 runs on the caller; the others on whichever thread claims them first (here the caller may
+  // take them all: its part is short).
   const auto threads = run_and_check(3);
   EXPECT_TRUE(threads.count(std::this_thread::get_id()) == 1);
-  EXPECT_GE(threads.size(), 2u);
+}
+
+// While the caller is busy with part 0 the workers take the other parts: part 0 waits (up to 10 s) for
+// a part to start on another thread.
+TEST(ComputePool, WorkersTakePartsWhileTheCallerWorks) {
+  const auto caller = std::this_thread::get_id();
+  std::atomic<int> elsewhere{0};
+  std::atomic<int> runs{0};
+  parallel_run(3, [&](int part, int) {
+    runs.fetch_add(1);
+    if (std::this_thread::get_id() != caller) elsewhere.fetch_add(1);
+    if (part != 0) return;
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (elsewhere.load() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  });
+  EXPECT_EQ(runs.load(), 3);
+  EXPECT_GE(elsewhere.load(), 1);
 }
 
 TEST(ComputePool, ParallelForCoversEveryIndexOnce) {

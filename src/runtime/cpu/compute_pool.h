@@ -29,8 +29,9 @@ bool pause_spin();  // false (nothing paused) where the calling thread has no Sp
 void resume_spin();
 }  // namespace compute_pool_detail
 
-// Runs fn(part, parts) for part in [0, parts): part 0 on the calling thread, the others on the pool's
-// workers (started on first use, up to the largest `parts` asked for); returns when all are done.
+// Runs fn(part, parts) for part in [0, parts): part 0 on the calling thread, each other part on whichever
+// thread claims it first, one of the pool's workers (started on first use, up to the largest `parts`
+// asked for) or the calling thread once its own part is done; returns when all are done.
 template <class Fn>
 void parallel_run(int parts, const Fn& fn) {
   if (parts <= 1) {

@@ -31,6 +31,13 @@ class Pool {
 
  private:
   void worker(uint64_t seen);
+  // Runs the parts of job `generation` this thread claims, until none is left.
+  void run_claimed(uint64_t generation, int parts) {
+    for (int part = 0; claim(generation, parts, part);) {
+      fn_(context_, part, parts);
+      pending_.fetch_sub(1, std::memory_order_release);
+    }
+  }
   // Claims a part of job `generation`: false once all are claimed (or the job is over).
   bool claim(uint64_t generation, int parts, int& part) {
     uint64_t v = claim_.load(std::memory_order_relaxed);
@@ -79,11 +86,7 @@ void Pool::worker(uint64_t seen) {
     const uint64_t word = job_.load(std::memory_order_acquire);
     if ((word >> 8) != seen) {
       seen = word >> 8;
-      const int parts = static_cast<int>(word & 0xff);
-      for (int part = 0; claim(seen, parts, part);) {
-        fn_(context_, part, parts);
-        pending_.fetch_sub(1, std::memory_order_release);
-      }
+      run_claimed(seen, static_cast<int>(word & 0xff));
       idle = 0;
       continue;
     }
@@ -125,10 +128,7 @@ void Pool::run(int parts, PartFn fn, const void* context) {
   job_.store(generation << 8 | static_cast<uint64_t>(parts), std::memory_order_release);
   wake();
   fn(context, 0, parts);
-  for (int part = 0; claim(generation, parts, part);) {
-    fn(context, part, parts);
-    pending_.fetch_sub(1, std::memory_order_relaxed);
-  }
+  run_claimed(generation, parts);
   for (int spins = 0; pending_.load(std::memory_order_acquire) != 0; ++spins) {
     if (spins < kSpinsPerYield) {
       _mm_pause();

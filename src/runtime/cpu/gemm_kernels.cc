@@ -165,6 +165,17 @@ std::byte* activation_buffer(std::size_t bytes) {
   return buffer.data();
 }
 
+// Whether every row's packed activations over all of K fit one packing (kRowChunkBytes): then a driver
+// packs them once for any number of column ranges (drive_tiles), and gemm_run lets threads claim ranges.
+bool packs_once(const GemmArgs& g) {
+  return g.rows * (gemm_padded_k(g.type, g.k) / gemm_group_elements(g.type)) * 4 <= kRowChunkBytes;
+}
+
+// First panel of share t of `parts` equal shares of `panels` panels from first_panel.
+std::size_t share_begin(std::size_t first_panel, std::size_t panels, int t, int parts) {
+  return first_panel + panels * static_cast<std::size_t>(t) / static_cast<std::size_t>(parts);
+}
+
 // The output columns a driver computes, one range [begin, end) at a time: one fixed range (OneRange), or
 // the ranges a thread claims from a parallel call's PanelClaims. Ranges start on a panel boundary and
 // end on one or at n. limit: no column at or past it is this thread's (no weight past it is prefetched).
@@ -258,7 +269,7 @@ SENTI_ALWAYS_INLINE void drive_tiles(const GemmArgs& g, ColumnSource& columns) {
     }
   };
   // Packed once: K block k0's tiles at packed_a + rows·k0·4. Else per range, row chunk and K block.
-  const bool pack_once = g.rows * groups * 4 <= kRowChunkBytes;
+  const bool pack_once = packs_once(g);
   const std::size_t block = std::min(groups, kKBlockGroups);
   const std::size_t chunk =
       pack_once ? g.rows
@@ -841,8 +852,7 @@ class PanelClaims {
   PanelClaims(std::size_t first_panel, std::size_t panels, std::size_t panel, std::size_t n_end, int parts)
       : panel_(panel), n_end_(n_end), parts_(parts) {
     for (int t = 0; t < parts; ++t) {
-      const std::size_t lo = first_panel + panels * static_cast<std::size_t>(t) / static_cast<std::size_t>(parts);
-      const std::size_t hi = first_panel + panels * static_cast<std::size_t>(t + 1) / static_cast<std::size_t>(parts);
+      const std::size_t lo = share_begin(first_panel, panels, t, parts), hi = share_begin(first_panel, panels, t + 1, parts);
       shares_[t].range.store(lo << 32 | hi, std::memory_order_relaxed);
     }
   }
@@ -919,13 +929,11 @@ void gemm_run(GemmIsa isa, const GemmArgs& g, int threads, std::size_t n_begin, 
     return gemm_run_columns(isa, g, n_begin, n_end);
   const int used = static_cast<int>(std::min<std::size_t>(
       {panels, static_cast<std::size_t>(threads), static_cast<std::size_t>(PanelClaims::kMaxParts)}));
-  const std::size_t e = gemm_group_elements(g.type), groups = gemm_padded_k(g.type, g.k) / e;
-  if (g.rows * groups * 4 > kRowChunkBytes) {
+  if (!packs_once(g)) {
     // Large calls: fixed shares (a claimed range would repack its rows' activations).
     parallel_run(used, [&](int part, int parts) {
-      const auto t = static_cast<std::size_t>(part), count = static_cast<std::size_t>(parts);
-      const std::size_t first = first_panel + panels * t / count, last = first_panel + panels * (t + 1) / count;
-      gemm_run_columns(isa, g, first * panel, std::min(n_end, last * panel));
+      gemm_run_columns(isa, g, share_begin(first_panel, panels, part, parts) * panel,
+                       std::min(n_end, share_begin(first_panel, panels, part + 1, parts) * panel));
     });
     return;
   }

@@ -181,9 +181,17 @@ def wrk(port: int, bodies: Path, connections: int, duration_s: int, get: bool = 
     r = json.loads(m.group(1))
     seconds = r["duration_us"] / 1e6
     errors = sum(v for k, v in r.items() if k.startswith("errors_"))
-    return {"connections": connections, "requests": r["requests"], "requests_per_s": r["requests"] / seconds,
-            "p50_ms": r["p50_us"] / 1e3, "p90_ms": r["p90_us"] / 1e3, "p99_ms": r["p99_us"] / 1e3,
-            "mean_ms": r["mean_us"] / 1e3, "errors": errors, "non_2xx": r["errors_status"], "command": " ".join(cmd)}
+    out = {"connections": connections, "requests": r["requests"], "requests_per_s": r["requests"] / seconds,
+           "p50_ms": r["p50_us"] / 1e3, "p90_ms": r["p90_us"] / 1e3, "p99_ms": r["p99_us"] / 1e3,
+           "mean_ms": r["mean_us"] / 1e3, "errors": errors, "non_2xx": r["errors_status"], "command": " ".join(cmd)}
+    # GET runs: the server's own mean time (x-total-time) over the answers wrk timed. wrk's mean minus it is
+    # what HTTP adds per request (socket to socket, both ends' wake-ups, parsing, rendering), paired over the
+    # same requests, so a slow minute of the shared host moves both means alike.
+    if r.get("server_answers"):
+        out["server_answers"] = r["server_answers"]
+        out["server_mean_ms"] = r["server_mean_us"] / 1e3
+        out["http_mean_ms"] = out["mean_ms"] - out["server_mean_ms"]
+    return out
 
 
 def wrk_median(port: int, bodies: Path, connections: int, duration_s: int, runs: int, get: bool = False) -> dict:
@@ -197,4 +205,6 @@ def wrk_summary(results: list[dict], connections: int, duration_s: int) -> dict:
     return {"connections": connections, "runs": runs, "duration_s": duration_s,
             "requests_per_s": med("requests_per_s"), "p50_ms": med("p50_ms"), "p99_ms": med("p99_ms"),
             "errors": sum(r["errors"] for r in results), "requests": sum(r["requests"] for r in results),
+            **({"mean_ms": med("mean_ms"), "http_mean_ms": med("http_mean_ms"), "server_mean_ms": med("server_mean_ms")}
+               if all("http_mean_ms" in r for r in results) else {}),
             "per_run": results}

@@ -7,6 +7,7 @@
 #include <limits>
 #include <mutex>
 #include <numeric>
+#include <thread>
 #include <utility>
 
 #include "senti/error.h"
@@ -339,6 +340,8 @@ void Service::run(const std::shared_ptr<Call>& call, std::vector<Encoding> encod
     std::mutex mutex;
     std::vector<ItemResult> results;
     std::size_t remaining = 0;
+    bool in_submit = false;      // run() is still submitting (set and cleared on its thread)
+    bool complete_here = false;  // the last result came on the submitting thread, inside submit
   };
   auto pending = std::make_shared<Pending>();
   pending->results.resize(encodings.size());
@@ -380,21 +383,38 @@ void Service::run(const std::shared_ptr<Call>& call, std::vector<Encoding> encod
   };
   auto shared_complete = std::make_shared<decltype(complete)>(std::move(complete));
 
+  // The last result may come on this thread, inside submit (a lone request run inline, or a stopped
+  // batcher): the answer is then rendered right after the loop, here on the call's executor, instead of
+  // being posted back to it: with more than one network thread a post wakes an idle one, whose wake-up
+  // the client would wait for (tens of µs on a virtual machine), for an answer that is ready here.
+  const auto submitting = std::this_thread::get_id();
+  pending->in_submit = true;  // before any submit: nothing can call back yet
   for (std::size_t i = 0; i < encodings.size(); ++i) {
     batcher_.submit(
         std::move(encodings[i]),
-        [this, pending, i, call, shared_complete](ItemResult&& result) {
+        [this, pending, i, call, shared_complete, submitting](ItemResult&& result) {
           metrics_.observe_queue(result.queue_ms / 1000.0);
           bool last = false;
           {
             std::lock_guard lock(pending->mutex);
             pending->results[i] = std::move(result);
             last = --pending->remaining == 0;
+            if (last && pending->in_submit && std::this_thread::get_id() == submitting) {
+              pending->complete_here = true;
+              return;
+            }
           }
           if (last) call->post([shared_complete] { (*shared_complete)(); });
         },
         priority, encodings.size() == 1);
   }
+  bool complete_here = false;
+  {
+    std::lock_guard lock(pending->mutex);
+    pending->in_submit = false;  // a result that comes on this thread from now on (a drain) is posted
+    complete_here = pending->complete_here;
+  }
+  if (complete_here) (*shared_complete)();
 }
 
 json Service::info() const {

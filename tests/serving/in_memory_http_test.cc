@@ -117,5 +117,28 @@ TEST(InMemoryHttp, KServeTensorNamesOfAnyTypeAreA400) {
   }
 }
 
+// A lone request that finds the engine idle runs inline on the connection's thread: its answer is
+// rendered there and then, not posted back to that thread (a post wakes an idle network thread).
+TEST(InMemoryHttp, LoneRequestIsAnsweredWithoutAPost) {
+  struct Seen {
+    int posts = 0, answers = 0;
+    HttpResponse response;
+  } seen;
+  server().service().handle(
+      {"GET", "/predict?text=%E5%A5%BD", "", "", "", std::nullopt},
+      [&seen](HttpResponse r) {
+        ++seen.answers;
+        seen.response = std::move(r);
+      },
+      [&seen](std::function<void()> fn) {
+        ++seen.posts;
+        fn();
+      });
+  EXPECT_EQ(seen.answers, 1);
+  EXPECT_EQ(seen.posts, 0);
+  ASSERT_EQ(seen.response.status, 200) << seen.response.body;
+  EXPECT_EQ(json::parse(seen.response.body)["text"], "好");
+}
+
 }  // namespace
 }  // namespace senti::serving

@@ -1,4 +1,4 @@
-// fast_exp and gelu_erf (runtime/cpu/vector_math.h) against the library functions, and at the edges:
+// fast_exp, gelu_erf and fast_tanh (runtime/cpu/vector_math.h) against the library functions, and at the edges:
 // NaN and infinities. A NaN once reached a float -> int conversion inside fast_exp (undefined
 // behaviour, found by fuzz/checkpoint_fuzzer with NaN weights); the sanitizer build fails this test
 // if it comes back.
@@ -30,6 +30,30 @@ TEST(VectorMath, FastExpEdges) {
 TEST(VectorMath, GeluMatchesErfForm) {
   for (float x = -6.f; x <= 6.f; x += 0.05f)
     EXPECT_NEAR(gelu_erf(x), 0.5f * x * (1.f + std::erf(x / std::sqrt(2.f))), 2e-6f) << x;
+}
+
+TEST(VectorMath, FastTanhMatchesTanh) {
+  for (float x = -50.f; x <= 50.f; x += 0.0137f) {
+    const double want = std::tanh(static_cast<double>(x));
+    EXPECT_NEAR(fast_tanh(x), want, 3e-7) << x;
+    if (std::fabs(x) >= 0.125f) {
+      EXPECT_NEAR(fast_tanh(x) / want, 1.0, 2e-6) << x;
+    }
+  }
+  // Near zero, across the switch from the series to the exponential form, and odd.
+  for (float x = 1e-6f; x < 0.5f; x *= 1.07f) {
+    EXPECT_NEAR(fast_tanh(x) / std::tanh(static_cast<double>(x)), 1.0, 2e-6) << x;
+    EXPECT_EQ(fast_tanh(-x), -fast_tanh(x)) << x;
+  }
+  EXPECT_EQ(fast_tanh(0.f), 0.f);
+}
+
+TEST(VectorMath, FastTanhEdges) {
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_TRUE(std::isnan(fast_tanh(std::numeric_limits<float>::quiet_NaN())));
+  EXPECT_EQ(fast_tanh(inf), 1.f);
+  EXPECT_EQ(fast_tanh(-inf), -1.f);
+  EXPECT_EQ(fast_tanh(100.f), 1.f);
 }
 
 }  // namespace

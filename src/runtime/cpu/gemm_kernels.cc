@@ -114,7 +114,8 @@ SENTI_ALWAYS_INLINE void activate_body(float* y, std::size_t cols, GemmActivatio
 #pragma omp simd
     for (std::size_t c = 0; c < cols; ++c) y[c] = gelu_erf(y[c]);
   } else if (act == GemmActivation::kTanh) {
-    for (std::size_t c = 0; c < cols; ++c) y[c] = std::tanh(y[c]);
+#pragma omp simd
+    for (std::size_t c = 0; c < cols; ++c) y[c] = fast_tanh(y[c]);
   }
 }
 

@@ -11,6 +11,7 @@
 #include "runtime/cpu/activation_kernels.h"
 #include "runtime/cpu/compute_pool.h"
 #include "runtime/cpu/profile.h"
+#include "runtime/cpu/vector_math.h"
 #include "senti/error.h"
 #include "senti/host_info.h"
 
@@ -490,7 +491,8 @@ void PackedLinear::forward(dnnl::stream& stream, const float* x, std::size_t row
     dequantize_s32_rows(s32_output_.data(), y, rows, data_.out, data_.weight_scales.data(), compensation_.data(),
                         row_scales_.data(), data_.bias.data(), activation_ == Activation::kGeluErf);
     if (activation_ == Activation::kTanh)
-      for (std::size_t i = 0; i < rows * data_.out; ++i) y[i] = std::tanh(y[i]);
+#pragma omp simd
+      for (std::size_t i = 0; i < rows * data_.out; ++i) y[i] = fast_tanh(y[i]);
   } else {
     plan.dst.set_data_handle(y);
     StageTimer timer(Stage::kMatmul);

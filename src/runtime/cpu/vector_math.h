@@ -48,4 +48,16 @@ SENTI_ALWAYS_INLINE float gelu_erf(float x) {
   return 0.5f * x * (1.0f + erf_u);
 }
 
+// tanh, |error| < 3e-7 (relative < 2e-6 where |x| >= 2^-3; near 0 the odd Taylor series to x^7).
+// The pooler's 768 outputs per text went through glibc's tanhf (and its expm1f), one scalar call each:
+// 20 µs of a 3.3 ms int8 request at one thread. NaN gives NaN; ±inf gives ±1.
+SENTI_ALWAYS_INLINE float fast_tanh(float x) {
+  const float z = std::fabs(x);
+  // 1 - 2/(e^{2z}+1): fast_exp clamps at 88, so from z = 44 on this is exactly 1.
+  const float large = 1.0f - 2.0f / (fast_exp(2.0f * z) + 1.0f);
+  const float z2 = z * z;
+  const float small = z + z * z2 * (-0.333333333f + z2 * (0.133333333f + z2 * -0.0539682540f));
+  return std::copysign(z < 0.125f ? small : large, x);  // selects: the loop stays vectorizable
+}
+
 }  // namespace senti::cpu

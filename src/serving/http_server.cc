@@ -242,7 +242,7 @@ void HttpServer::accept() {
       note_accept_failure(ec);
       // Out of file descriptors and the like: back off (up to a second) instead of spinning; the
       // pending connections wait in the listen backlog.
-      auto timer = std::make_shared<asio::steady_timer>(io_, accept_backoff_);
+      auto timer = std::make_shared<asio::steady_timer>(acceptor_.get_executor(), accept_backoff_);
       accept_backoff_ = std::min<std::chrono::milliseconds>(accept_backoff_ * 2, std::chrono::seconds(1));
       timer->async_wait([this, timer](error_code) { accept(); });
       return;

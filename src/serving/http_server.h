@@ -25,7 +25,7 @@ class Session;
 class HttpServer {
  public:
   HttpServer(boost::asio::io_context& io, Service& service, const ServeOptions& options)
-      : io_(io), service_(service), options_(options), acceptor_(io) {}
+      : io_(io), service_(service), options_(options), acceptor_(boost::asio::make_strand(io)) {}
 
   // Binds and listens on --host:--port; returns the bound endpoint (the real port when --port 0).
   // Throws std::runtime_error with the reason (address in use, unknown host).
@@ -73,6 +73,10 @@ class HttpServer {
   boost::asio::io_context& io_;
   Service& service_;
   const ServeOptions& options_;
+  // On a strand of its own: its accept handlers, the accept back-off timer and begin_drain's close all
+  // run there, one at a time. (With the io_context's plain executor, a drain's close ran on one network
+  // thread while another thread's accept handler started the next accept on the same acceptor: the
+  // server crashed (SIGSEGV in start_op) when a connection arrived as SIGTERM came.)
   boost::asio::ip::tcp::acceptor acceptor_;
   std::atomic<bool> draining_{false};
   mutable std::mutex mutex_;

@@ -1,6 +1,7 @@
 // The CPU backend's worker pool (src/runtime/cpu/compute_pool.h): every part runs once with the part
-// count asked for, whichever thread runs it; the workers take parts while the caller works; calls from several threads at once and calls from inside a
-// part still run every part; SpinScope and SpinPause nest and leave the pool usable.
+// count asked for, whichever thread runs it; the workers take parts while the caller works; calls from
+// several threads at once and calls from inside a part still run every part; SpinScope and SpinPause
+// nest and leave the pool usable.
 #include <atomic>
 #include <chrono>
 #include <cstddef>

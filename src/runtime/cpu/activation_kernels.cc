@@ -4,7 +4,7 @@
 #include <bit>
 #include <cmath>
 
-#include <immintrin.h>
+#include "runtime/cpu/simd_intrinsics.h"
 
 #include "runtime/cpu/compute_pool.h"
 #include "runtime/cpu/kernel_isa.h"
@@ -81,9 +81,12 @@ SENTI_KERNEL_TARGET_AVX512 void quantize_avx512(const float* x, std::size_t rows
     const float* row = x + r * cols;
     __m512 vmax = _mm512_setzero_ps();
     std::size_t c = 0;
-    for (; c + 16 <= cols; c += 16) vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_loadu_ps(row + c)));
+    // vmaxps returns its second operand when either is NaN: the running maximum goes second, so a NaN
+    // is skipped as std::max skips it in quantize_body (found by tests/isa_emulation: with vmax first, a
+    // NaN lane reached the reduction and the row's scale depended on where the NaN was).
+    for (; c + 16 <= cols; c += 16) vmax = _mm512_max_ps(_mm512_abs_ps(_mm512_loadu_ps(row + c)), vmax);
     const __mmask16 tail = static_cast<__mmask16>((1u << (cols - c)) - 1u);
-    if (c < cols) vmax = _mm512_max_ps(vmax, _mm512_abs_ps(_mm512_maskz_loadu_ps(tail, row + c)));
+    if (c < cols) vmax = _mm512_max_ps(_mm512_abs_ps(_mm512_maskz_loadu_ps(tail, row + c)), vmax);
     const float amax = _mm512_reduce_max_ps(vmax);
     s[r] = amax > 0.f ? amax / l : 1.f;
     const __m512 inv = _mm512_set1_ps(amax > 0.f ? l / amax : 0.f);

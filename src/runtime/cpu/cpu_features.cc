@@ -41,6 +41,14 @@ CpuFeatures detect_cpu_features() {
   __cpuid_count(7, 1, eax, ebx, ecx, edx);
   f.avx512_bf16 = f.os_avx512 && bit(eax, 5);
   f.avx_vnni = os_avx && bit(eax, 4);
+#ifdef SENTI_ISA_EMULATION
+  // tests/isa_emulation: the kernels' AVX-512, VNNI and BF16 intrinsics are SIMDe's (simd_intrinsics.h),
+  // which need AVX2 + FMA underneath; AMX stays absent (no emulation).
+  if (f.avx2 && f.fma) {
+    f.os_avx512 = f.avx512f = f.avx512bw = f.avx512vl = true;
+    f.avx512_vnni = f.avx512_bf16 = f.avx_vnni = true;
+  }
+#endif
   return f;
 }
 

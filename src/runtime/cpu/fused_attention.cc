@@ -5,7 +5,7 @@
 #include <cmath>
 #include <vector>
 
-#include <immintrin.h>
+#include "runtime/cpu/simd_intrinsics.h"
 
 #include "runtime/cpu/compute_pool.h"
 #include "runtime/cpu/kernel_isa.h"

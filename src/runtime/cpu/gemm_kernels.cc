@@ -11,7 +11,7 @@
 #include <type_traits>
 #include <vector>
 
-#include <immintrin.h>
+#include "runtime/cpu/simd_intrinsics.h"
 
 #include "runtime/cpu/compute_pool.h"
 #include "runtime/cpu/kernel_isa.h"
@@ -21,9 +21,14 @@
 // The 512-bit kernels share one target (VNNI and BF16 enabled) so that the per-type dot products
 // inline into one driver; only the int8 and bf16 dot products use those extensions, and they run
 // only where gemm_isa() found them. Likewise the 256-bit ones with AVX-VNNI.
+#ifndef SENTI_ISA_EMULATION
 #define SENTI_GEMM_TARGET_512 \
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512bf16,avx2,fma")))
 #define SENTI_GEMM_TARGET_256 __attribute__((target("avx2,fma,avxvnni")))
+#else  // tests/isa_emulation: the 512-bit and VNNI intrinsics are SIMDe's (simd_intrinsics.h)
+#define SENTI_GEMM_TARGET_512 SENTI_ISA_EMULATION_TARGET
+#define SENTI_GEMM_TARGET_256 SENTI_ISA_EMULATION_TARGET
+#endif
 
 namespace senti::cpu {
 namespace {

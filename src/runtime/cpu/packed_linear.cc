@@ -8,6 +8,8 @@
 #include <new>
 #include <string_view>
 
+#include <sys/mman.h>
+
 #include "runtime/cpu/activation_kernels.h"
 #include "runtime/cpu/compute_pool.h"
 #include "runtime/cpu/profile.h"
@@ -164,9 +166,26 @@ std::size_t default_senti_max_rows(Precision precision) {
 }
 
 AlignedBytes::AlignedBytes(std::size_t size) : size_(size) {
+  // Weights on 2 MB pages where the kernel has them for the asking (transparent huge pages in "madvise"
+  // mode, Debian's default): a batch-1 forward streams every weight once, rbt3's fp32 weights are 85 MB,
+  // 21,000 4-KB pages against an L2 TLB of 2,048 entries, and under a hypervisor every miss is a
+  // two-level page walk. Measured on the AVX2 EPYC VM, rbt3 at batch 1, alternating pairs: fp32 0.95x
+  // the time at 1 thread (10 of 10 pairs faster), 0.975x at 2 (7 of 10); int8 1.00x (its weights are a
+  // quarter the size). Only the 2-MB pages wholly inside the buffer are marked, so the resident size
+  // does not grow.
+  // SENTI_HUGEPAGES=0 turns it off.
+  static const bool huge_pages = [] {
+    const char* v = std::getenv("SENTI_HUGEPAGES");
+    return v == nullptr || std::string_view(v) != "0";
+  }();
+  constexpr std::size_t kHugePage = std::size_t{2} << 20;
+  const bool huge = huge_pages && size >= kHugePage;
+  const std::size_t align = huge ? kHugePage : 64;
   const std::size_t rounded = (size + 63) / 64 * 64;
-  void* p = std::aligned_alloc(64, rounded == 0 ? 64 : rounded);
+  void* p = std::aligned_alloc(align, rounded == 0 ? 64 : (rounded + align - 1) / align * align);
   if (p == nullptr) throw std::bad_alloc();
+  // Advice only: where it is refused (THP off, an old kernel) the buffer keeps 4-KB pages.
+  if (huge) ::madvise(p, size / kHugePage * kHugePage, MADV_HUGEPAGE);
   data_.reset(static_cast<std::byte*>(p));
 }
 

@@ -26,8 +26,8 @@
   __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx512vnni,avx512bf16,avx2,fma")))
 #define SENTI_GEMM_TARGET_256 __attribute__((target("avx2,fma,avxvnni")))
 #else  // tests/isa_emulation: the 512-bit and VNNI intrinsics are SIMDe's (simd_intrinsics.h)
-#define SENTI_GEMM_TARGET_512 SENTI_ISA_EMULATION_TARGET
-#define SENTI_GEMM_TARGET_256 SENTI_ISA_EMULATION_TARGET
+#define SENTI_GEMM_TARGET_512 SENTI_KERNEL_TARGET_AVX2
+#define SENTI_GEMM_TARGET_256 SENTI_KERNEL_TARGET_AVX2
 #endif
 
 namespace senti::cpu {

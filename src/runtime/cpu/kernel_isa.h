@@ -14,10 +14,10 @@ const char* kernel_isa_name(KernelIsa isa);
 
 }  // namespace senti::cpu
 
+#define SENTI_KERNEL_TARGET_AVX2 __attribute__((target("avx2,fma")))
 #ifndef SENTI_ISA_EMULATION
 #define SENTI_KERNEL_TARGET_AVX512 __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,avx2,fma")))
 #else  // the AVX-512 intrinsics are SIMDe's (simd_intrinsics.h): the whole build targets AVX2 + FMA
-#define SENTI_KERNEL_TARGET_AVX512 __attribute__((target("avx2,fma")))
+#define SENTI_KERNEL_TARGET_AVX512 SENTI_KERNEL_TARGET_AVX2
 #endif
-#define SENTI_KERNEL_TARGET_AVX2 __attribute__((target("avx2,fma")))
 #define SENTI_ALWAYS_INLINE inline __attribute__((always_inline))

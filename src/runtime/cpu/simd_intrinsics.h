@@ -158,8 +158,4 @@ inline void mask_cvtusepi32_storeu_epi8(void* p, simde__mmask16 k, simde__m512i 
 // AVX-VNNI's 256-bit vpdpbusd: the same operation as AVX512-VNNI's (VL) form.
 #define _mm256_dpbusd_avx_epi32 simde_mm256_dpbusd_epi32
 
-// The kernels' target attributes (kernel_isa.h, gemm_kernels.cc): the translation unit is built for
-// AVX2 + FMA as a whole, and the 512-bit code is SIMDe's, so every target is that one.
-#define SENTI_ISA_EMULATION_TARGET __attribute__((target("avx2,fma")))
-
 #endif  // SENTI_ISA_EMULATION

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <atomic>
 #include <cmath>
+#include <cstring>
 #include <vector>
 
 #include "runtime/cpu/simd_intrinsics.h"
@@ -65,51 +66,39 @@ SENTI_ALWAYS_INLINE void attend_body(const float* qkv, std::size_t begin, std::s
   }
 }
 
-// Kᵀ of one head (head_dim 64), scaled: kt[d * padded + j] = k_j[d] * scale, zero for j >= length.
-SENTI_ALWAYS_INLINE void transpose_scaled_keys(const float* k0, std::size_t row, std::size_t length, std::size_t padded,
-                                               float scale, float* kt) {
-  for (std::size_t j = 0; j < length; ++j) {
-    const float* k = k0 + j * row;
-    for (std::size_t d = 0; d < 64; ++d) kt[d * padded + j] = k[d] * scale;
-  }
-  for (std::size_t j = length; j < padded; ++j)
-    for (std::size_t d = 0; d < 64; ++d) kt[d * padded + j] = 0.f;
-}
-
-// AVX-512, head_dim 64 (BERT-base family): accumulators stay in registers. GCC's vectorization
-// of attend_body reloads and stores the score row for every one of the 64 dims, and the context
-// row for every key; this keeps 4 zmm of scores (64 keys) across the dims and the 64-float context
-// row in 4 zmm across the keys: ~3x less time at 55 tokens.
-// kQueries (1 or 2) query rows at once share each load of Kᵀ and V.
-template <int kVectors, int kQueries>
-SENTI_KERNEL_TARGET_AVX512 SENTI_ALWAYS_INLINE void scores_block(const float* q, std::size_t q_stride, const float* kt,
-                                                                 std::size_t stride, float* out,
-                                                                 std::size_t out_stride) {
-  __m512 acc[kQueries][kVectors];
-  for (int r = 0; r < kQueries; ++r)
-    for (int v = 0; v < kVectors; ++v) acc[r][v] = _mm512_setzero_ps();
-  for (std::size_t d = 0; d < 64; ++d) {
-    const float* kd = kt + d * stride;
-    __m512 k[kVectors];
-    for (int v = 0; v < kVectors; ++v) k[v] = _mm512_loadu_ps(kd + 16 * v);
-    for (int r = 0; r < kQueries; ++r) {
-      const __m512 qd = _mm512_set1_ps(q[r * q_stride + d]);
-      for (int v = 0; v < kVectors; ++v) acc[r][v] = _mm512_fmadd_ps(qd, k[v], acc[r][v]);
-    }
-  }
-  for (int r = 0; r < kQueries; ++r)
-    for (int v = 0; v < kVectors; ++v) _mm512_storeu_ps(out + r * out_stride + 16 * v, acc[r][v]);
-}
-
-template <int kQueries>
-SENTI_KERNEL_TARGET_AVX512 SENTI_ALWAYS_INLINE void all_scores(const float* q, std::size_t q_stride, const float* kt,
-                                                               std::size_t padded, float* scores) {
-  for (std::size_t j = 0; j < padded; j += 64) {
-    switch (std::min<std::size_t>(4, (padded - j) / 16)) {
-      case 4: scores_block<4, kQueries>(q, q_stride, kt + j, padded, scores + j, padded); break;
-      case 3: scores_block<3, kQueries>(q, q_stride, kt + j, padded, scores + j, padded); break;
-      case 2: scores_block<2, kQueries>(q, q_stride, kt + j, padded, scores + j, padded); break;
-      default: scores_block<1, kQueries>(q, q_stride, kt + j, padded, scores + j, padded); break;
+// Kᵀ of one head (head_dim 64), scaled: kt[d * padded + j] = k_j[d] · scale, zero for j >= length
+// (padded: a multiple of 8). By 8 x 8 register transposes (AVX2; the AVX-512 kernel calls it too): a
+// scalar copy stored one float per 2-KB-strided line, 18% of the blocked AVX2 kernel's time at 485
+// tokens. Rows past `length` read a zero row.
+SENTI_KERNEL_TARGET_AVX2 SENTI_ALWAYS_INLINE void transpose_scaled_keys_avx2(const float* k0, std::size_t row,
+                                                                            std::size_t length,
+                                                                            std::size_t padded, float scale,
+                                                                            float* kt) {
+  alignas(32) static constexpr float kZeros[64] = {};  // a zero row: rows[x] + d for every d
+  const __m256 vscale = _mm256_set1_ps(scale);
+  for (std::size_t j = 0; j < padded; j += 8) {
+    const float* rows[8];
+    for (std::size_t x = 0; x < 8; ++x) rows[x] = j + x < length ? k0 + (j + x) * row : kZeros;
+    for (std::size_t d = 0; d < 64; d += 8) {
+      __m256 r[8];
+      for (std::size_t x = 0; x < 8; ++x) r[x] = _mm256_mul_ps(_mm256_loadu_ps(rows[x] + d), vscale);
+      const __m256 t0 = _mm256_unpacklo_ps(r[0], r[1]), t1 = _mm256_unpackhi_ps(r[0], r[1]);
+      const __m256 t2 = _mm256_unpacklo_ps(r[2], r[3]), t3 = _mm256_unpackhi_ps(r[2], r[3]);
+      const __m256 t4 = _mm256_unpacklo_ps(r[4], r[5]), t5 = _mm256_unpackhi_ps(r[4], r[5]);
+      const __m256 t6 = _mm256_unpacklo_ps(r[6], r[7]), t7 = _mm256_unpackhi_ps(r[6], r[7]);
+      const __m256 u0 = _mm256_shuffle_ps(t0, t2, 0x44), u1 = _mm256_shuffle_ps(t0, t2, 0xEE);
+      const __m256 u2 = _mm256_shuffle_ps(t1, t3, 0x44), u3 = _mm256_shuffle_ps(t1, t3, 0xEE);
+      const __m256 u4 = _mm256_shuffle_ps(t4, t6, 0x44), u5 = _mm256_shuffle_ps(t4, t6, 0xEE);
+      const __m256 u6 = _mm256_shuffle_ps(t5, t7, 0x44), u7 = _mm256_shuffle_ps(t5, t7, 0xEE);
+      float* out = kt + d * padded + j;
+      _mm256_storeu_ps(out, _mm256_permute2f128_ps(u0, u4, 0x20));
+      _mm256_storeu_ps(out + padded, _mm256_permute2f128_ps(u1, u5, 0x20));
+      _mm256_storeu_ps(out + 2 * padded, _mm256_permute2f128_ps(u2, u6, 0x20));
+      _mm256_storeu_ps(out + 3 * padded, _mm256_permute2f128_ps(u3, u7, 0x20));
+      _mm256_storeu_ps(out + 4 * padded, _mm256_permute2f128_ps(u0, u4, 0x31));
+      _mm256_storeu_ps(out + 5 * padded, _mm256_permute2f128_ps(u1, u5, 0x31));
+      _mm256_storeu_ps(out + 6 * padded, _mm256_permute2f128_ps(u2, u6, 0x31));
+      _mm256_storeu_ps(out + 7 * padded, _mm256_permute2f128_ps(u3, u7, 0x31));
     }
   }
 }
@@ -129,136 +118,233 @@ SENTI_ALWAYS_INLINE float exp_scores(float* scores, std::size_t length) {
   return 1.f / sum;
 }
 
-template <int kQueries>
-SENTI_KERNEL_TARGET_AVX512 SENTI_ALWAYS_INLINE void weighted_values(const float* scores, std::size_t score_stride,
-                                                                    const float* inv, const float* v0,
-                                                                    std::size_t row, std::size_t length, float* out,
-                                                                    std::size_t out_stride) {
-  __m512 acc[kQueries][4];
-  for (int r = 0; r < kQueries; ++r)
-    for (int b = 0; b < 4; ++b) acc[r][b] = _mm512_setzero_ps();
-  for (std::size_t j = 0; j < length; ++j) {
-    const float* v = v0 + j * row;
-    __m512 vv[4];
-    for (int b = 0; b < 4; ++b) vv[b] = _mm512_loadu_ps(v + 16 * b);
-    for (int r = 0; r < kQueries; ++r) {
-      const __m512 p = _mm512_set1_ps(scores[r * score_stride + j]);
-      for (int b = 0; b < 4; ++b) acc[r][b] = _mm512_fmadd_ps(p, vv[b], acc[r][b]);
+// Where value j's dims [c, c + 2 · lanes) are: packed (chunk after chunk, each key's 2 · lanes floats
+// after the previous key's) or in place (the qkv rows).
+struct ValueLayout {
+  const float* base;
+  std::size_t key_stride, chunk_stride;  // floats
+};
+
+// AVX-512, head_dim 64: the AVX2 kernel's blocking below on 12 x 32 tiles (24 zmm accumulators, two
+// vectors of the other operand, one broadcast, of 32 registers): scores of 12 queries x 32 keys over
+// the dims of Kᵀ, context of 12 queries x 32 dims over the keys of V (packed in two 32-dim chunks).
+// Replaces 2-query tiles that streamed all of Kᵀ and V per pair of queries. Checked against the scalar
+// reference (tests/runtime/fused_attention_test.cc, and under emulation on AVX2 hosts); its speed has
+// not been measured on an AVX-512 host yet.
+constexpr std::size_t kQueryTile512 = 12;
+
+template <int MQ>
+SENTI_KERNEL_TARGET_AVX512 SENTI_ALWAYS_INLINE void scores_tile512(const float* q, std::size_t q_stride, const float* kt,
+                                                                  std::size_t padded, std::size_t j, float* s,
+                                                                  std::size_t s_stride) {
+  __m512 acc[MQ][2];
+#pragma GCC unroll 12
+  for (int r = 0; r < MQ; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  const float* k = kt + j;
+  for (std::size_t d = 0; d < 64; ++d, k += padded) {
+    const __m512 k0 = _mm512_loadu_ps(k), k1 = _mm512_loadu_ps(k + 16);
+#pragma GCC unroll 12
+    for (int r = 0; r < MQ; ++r) {
+      const __m512 qd = _mm512_set1_ps(q[static_cast<std::size_t>(r) * q_stride + d]);
+      acc[r][0] = _mm512_fmadd_ps(qd, k0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(qd, k1, acc[r][1]);
     }
   }
-  for (int r = 0; r < kQueries; ++r) {
-    const __m512 scale = _mm512_set1_ps(inv[r]);
-    for (int b = 0; b < 4; ++b) _mm512_storeu_ps(out + r * out_stride + 16 * b, _mm512_mul_ps(acc[r][b], scale));
+#pragma GCC unroll 12
+  for (int r = 0; r < MQ; ++r) {
+    _mm512_storeu_ps(s + static_cast<std::size_t>(r) * s_stride + j, acc[r][0]);
+    _mm512_storeu_ps(s + static_cast<std::size_t>(r) * s_stride + j + 16, acc[r][1]);
   }
+}
+
+template <int MQ>
+SENTI_KERNEL_TARGET_AVX512 SENTI_ALWAYS_INLINE void values_tile512(const float* p, std::size_t p_stride,
+                                                                  const float* inv, const float* v,
+                                                                  std::size_t v_stride, std::size_t length,
+                                                                  float* out, std::size_t out_stride) {
+  __m512 acc[MQ][2];
+#pragma GCC unroll 12
+  for (int r = 0; r < MQ; ++r) acc[r][0] = acc[r][1] = _mm512_setzero_ps();
+  for (std::size_t j = 0; j < length; ++j, v += v_stride) {
+    const __m512 v0 = _mm512_loadu_ps(v), v1 = _mm512_loadu_ps(v + 16);
+#pragma GCC unroll 12
+    for (int r = 0; r < MQ; ++r) {
+      const __m512 pj = _mm512_set1_ps(p[static_cast<std::size_t>(r) * p_stride + j]);
+      acc[r][0] = _mm512_fmadd_ps(pj, v0, acc[r][0]);
+      acc[r][1] = _mm512_fmadd_ps(pj, v1, acc[r][1]);
+    }
+  }
+#pragma GCC unroll 12
+  for (int r = 0; r < MQ; ++r) {
+    const __m512 scale = _mm512_set1_ps(inv[r]);
+    _mm512_storeu_ps(out + static_cast<std::size_t>(r) * out_stride, _mm512_mul_ps(acc[r][0], scale));
+    _mm512_storeu_ps(out + static_cast<std::size_t>(r) * out_stride + 16, _mm512_mul_ps(acc[r][1], scale));
+  }
+}
+
+template <int MQ>
+SENTI_KERNEL_TARGET_AVX512 void attend_block512(const float* q, std::size_t row, const float* kt, std::size_t padded,
+                                               std::size_t length, ValueLayout values, float* scores, float* out,
+                                               std::size_t hidden) {
+  for (std::size_t j = 0; j < padded; j += 32) scores_tile512<MQ>(q, row, kt, padded, j, scores, padded);
+  float inv[MQ];
+  for (int r = 0; r < MQ; ++r) inv[r] = exp_scores(scores + static_cast<std::size_t>(r) * padded, length);
+  for (std::size_t c = 0; c < 2; ++c)
+    values_tile512<MQ>(scores, padded, inv, values.base + c * values.chunk_stride, values.key_stride, length,
+                       out + c * 32, hidden);
 }
 
 SENTI_KERNEL_TARGET_AVX512 void attend_avx512_d64(const float* qkv, std::size_t begin, std::size_t length,
                                                   std::size_t queries, std::size_t head, std::size_t head_dim,
                                                   std::size_t hidden, float scale, float* scratch, float* context) {
   (void)head_dim;  // 64
-  const std::size_t row = 3 * hidden, padded = (length + 15) / 16 * 16;
-  const float* q0 = qkv + head * 64;
-  const float* k0 = qkv + hidden + head * 64;
+  const std::size_t row = 3 * hidden, padded = (length + 31) / 32 * 32;
+  const float* q0 = qkv + head * 64 + begin * row;
   const float* v0 = qkv + 2 * hidden + head * 64 + begin * row;
-  float* kt = scratch;                     // [64, padded], scaled, zero in the padding columns
-  float* scores = scratch + 64 * padded;   // two rows of `padded`
-  transpose_scaled_keys(k0 + begin * row, row, length, padded, scale, kt);
-  std::size_t i = begin;
-  for (; i + 2 <= begin + queries; i += 2) {
-    all_scores<2>(q0 + i * row, row, kt, padded, scores);
-    const float inv[2] = {exp_scores(scores, length), exp_scores(scores + padded, length)};
-    weighted_values<2>(scores, padded, inv, v0, row, length, context + i * hidden + head * 64, hidden);
+  float* kt = scratch;               // [64, padded], scaled, zero in the padding columns
+  float* vp = kt + 64 * padded;      // [2][length][32]
+  float* scores = vp + 64 * padded;  // kQueryTile512 rows of `padded`
+  transpose_scaled_keys_avx2(qkv + hidden + head * 64 + begin * row, row, length, padded, scale, kt);
+  ValueLayout values{v0, row, 32};
+  if (queries >= kQueryTile512) {
+    for (std::size_t j = 0; j < length; ++j)
+      for (std::size_t c = 0; c < 2; ++c) std::memcpy(vp + (c * length + j) * 32, v0 + j * row + c * 32, 128);
+    values = {vp, 32, 32 * length};
   }
-  if (i < begin + queries) {
-    all_scores<1>(q0 + i * row, row, kt, padded, scores);
-    const float inv[1] = {exp_scores(scores, length)};
-    weighted_values<1>(scores, padded, inv, v0, row, length, context + i * hidden + head * 64, hidden);
-  }
-}
-
-// AVX2, head_dim 64: the same blocking in 256-bit registers (8 keys per vector, up to 32 keys per
-// block; the 64-float context row in two halves of 4 ymm, so two query rows' accumulators fit in
-// the 16 registers). attend_body left the tails of every 8-key row scalar (a 18-token text: 2 of 18
-// keys, an FMA and a store per dim): 12% of the default model's int8 forward at batch 1.
-template <int kVectors, int kQueries>
-SENTI_KERNEL_TARGET_AVX2 SENTI_ALWAYS_INLINE void scores_block256(const float* q, std::size_t q_stride, const float* kt,
-                                                                 std::size_t stride, float* out,
-                                                                 std::size_t out_stride) {
-  __m256 acc[kQueries][kVectors];
-  for (int r = 0; r < kQueries; ++r)
-    for (int v = 0; v < kVectors; ++v) acc[r][v] = _mm256_setzero_ps();
-  for (std::size_t d = 0; d < 64; ++d) {
-    const float* kd = kt + d * stride;
-    __m256 k[kVectors];
-    for (int v = 0; v < kVectors; ++v) k[v] = _mm256_loadu_ps(kd + 8 * v);
-    for (int r = 0; r < kQueries; ++r) {
-      const __m256 qd = _mm256_set1_ps(q[r * q_stride + d]);
-      for (int v = 0; v < kVectors; ++v) acc[r][v] = _mm256_fmadd_ps(qd, k[v], acc[r][v]);
-    }
-  }
-  for (int r = 0; r < kQueries; ++r)
-    for (int v = 0; v < kVectors; ++v) _mm256_storeu_ps(out + r * out_stride + 8 * v, acc[r][v]);
-}
-
-template <int kQueries>
-SENTI_KERNEL_TARGET_AVX2 SENTI_ALWAYS_INLINE void all_scores256(const float* q, std::size_t q_stride, const float* kt,
-                                                               std::size_t padded, float* scores) {
-  for (std::size_t j = 0; j < padded; j += 32) {
-    switch (std::min<std::size_t>(4, (padded - j) / 8)) {
-      case 4: scores_block256<4, kQueries>(q, q_stride, kt + j, padded, scores + j, padded); break;
-      case 3: scores_block256<3, kQueries>(q, q_stride, kt + j, padded, scores + j, padded); break;
-      case 2: scores_block256<2, kQueries>(q, q_stride, kt + j, padded, scores + j, padded); break;
-      default: scores_block256<1, kQueries>(q, q_stride, kt + j, padded, scores + j, padded); break;
-    }
+  float* out = context + begin * hidden + head * 64;
+  std::size_t i = 0;
+  for (; i + kQueryTile512 <= queries; i += kQueryTile512)
+    attend_block512<kQueryTile512>(q0 + i * row, row, kt, padded, length, values, scores, out + i * hidden, hidden);
+  const std::size_t left = queries - i;
+  q0 += i * row;
+  out += i * hidden;
+  switch (left) {
+    case 11: return attend_block512<11>(q0, row, kt, padded, length, values, scores, out, hidden);
+    case 10: return attend_block512<10>(q0, row, kt, padded, length, values, scores, out, hidden);
+    case 9: return attend_block512<9>(q0, row, kt, padded, length, values, scores, out, hidden);
+    case 8: return attend_block512<8>(q0, row, kt, padded, length, values, scores, out, hidden);
+    case 7: return attend_block512<7>(q0, row, kt, padded, length, values, scores, out, hidden);
+    case 6: return attend_block512<6>(q0, row, kt, padded, length, values, scores, out, hidden);
+    case 5: return attend_block512<5>(q0, row, kt, padded, length, values, scores, out, hidden);
+    case 4: return attend_block512<4>(q0, row, kt, padded, length, values, scores, out, hidden);
+    case 3: return attend_block512<3>(q0, row, kt, padded, length, values, scores, out, hidden);
+    case 2: return attend_block512<2>(q0, row, kt, padded, length, values, scores, out, hidden);
+    case 1: return attend_block512<1>(q0, row, kt, padded, length, values, scores, out, hidden);
+    default: return;
   }
 }
 
-template <int kQueries>
-SENTI_KERNEL_TARGET_AVX2 SENTI_ALWAYS_INLINE void weighted_values256(const float* scores, std::size_t score_stride,
-                                                                    const float* inv, const float* v0,
-                                                                    std::size_t row, std::size_t length, float* out,
-                                                                    std::size_t out_stride) {
-  for (std::size_t half = 0; half < 64; half += 32) {
-    __m256 acc[kQueries][4];
-    for (int r = 0; r < kQueries; ++r)
-      for (int b = 0; b < 4; ++b) acc[r][b] = _mm256_setzero_ps();
-    for (std::size_t j = 0; j < length; ++j) {
-      const float* v = v0 + j * row + half;
-      __m256 vv[4];
-      for (int b = 0; b < 4; ++b) vv[b] = _mm256_loadu_ps(v + 8 * b);
-      for (int r = 0; r < kQueries; ++r) {
-        const __m256 p = _mm256_set1_ps(scores[r * score_stride + j]);
-        for (int b = 0; b < 4; ++b) acc[r][b] = _mm256_fmadd_ps(p, vv[b], acc[r][b]);
-      }
-    }
-    for (int r = 0; r < kQueries; ++r) {
-      const __m256 scale = _mm256_set1_ps(inv[r]);
-      for (int b = 0; b < 4; ++b)
-        _mm256_storeu_ps(out + r * out_stride + half + 8 * b, _mm256_mul_ps(acc[r][b], scale));
+// AVX2, head_dim 64: both products of a head as small GEMMs on 6 x 16 register tiles (12 ymm
+// accumulators, the two vectors of the other operand loaded once for six rows and one broadcast: the
+// tile of senti's fp32 GEMM). Scores: 6 queries x 16 keys over the 64 dims of Kᵀ; context: 6 queries x
+// 16 dims over the keys of V. The previous kernel (2 queries x 32 keys / 2 queries x 32 dims) let GCC
+// fold every load into the FMAs (10 loads per 8 FMAs) and streamed all of Kᵀ and twice all of the
+// head's V from L2 for every pair of queries, the V rows 9 KB apart (a new page per key): 33 GFLOP/s
+// on one core of the AVX2 host, a third of its FMA peak, at every length; attention was 37% of rbt3's
+// int8 forward at 485 tokens. Now 58-66 GFLOP/s from 64 to 485 tokens (one head set of 12, one
+// thread), and rbt3 int8 at batch 1, 1 thread: 485 tokens 111-121 -> 95-97 ms, 256 tokens 51-52 ->
+// 45-50 ms, the seed sentences (18 tokens) 0.98x. The arithmetic per query (sums over the dims, then
+// over the keys, in order) is the previous kernel's: the same logits, bit for bit.
+constexpr std::size_t kQueryTile256 = 6;
+
+// Scores of MQ queries (rows q_stride apart) for the 16 keys from j: s[r * s_stride + j + x].
+template <int MQ>
+SENTI_KERNEL_TARGET_AVX2 SENTI_ALWAYS_INLINE void scores_tile256(const float* q, std::size_t q_stride, const float* kt,
+                                                                std::size_t padded, std::size_t j, float* s,
+                                                                std::size_t s_stride) {
+  __m256 acc[MQ][2];
+#pragma GCC unroll 6
+  for (int r = 0; r < MQ; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  const float* k = kt + j;
+  for (std::size_t d = 0; d < 64; ++d, k += padded) {
+    const __m256 k0 = _mm256_loadu_ps(k), k1 = _mm256_loadu_ps(k + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < MQ; ++r) {
+      const __m256 qd = _mm256_broadcast_ss(q + static_cast<std::size_t>(r) * q_stride + d);
+      acc[r][0] = _mm256_fmadd_ps(qd, k0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(qd, k1, acc[r][1]);
     }
   }
+#pragma GCC unroll 6
+  for (int r = 0; r < MQ; ++r) {
+    _mm256_storeu_ps(s + static_cast<std::size_t>(r) * s_stride + j, acc[r][0]);
+    _mm256_storeu_ps(s + static_cast<std::size_t>(r) * s_stride + j + 8, acc[r][1]);
+  }
+}
+
+// Context dims [c, c + 16) of MQ queries: Σ_j p[r][j] · v_j, times inv[r]. Value j's dims c..c+15 are at
+// v + j * v_stride + c * chunk_stride / 16 (packed: 16 floats per key, chunk after chunk; in place: the
+// qkv rows).
+template <int MQ>
+SENTI_KERNEL_TARGET_AVX2 SENTI_ALWAYS_INLINE void values_tile256(const float* p, std::size_t p_stride, const float* inv,
+                                                                const float* v, std::size_t v_stride,
+                                                                std::size_t length, float* out,
+                                                                std::size_t out_stride) {
+  __m256 acc[MQ][2];
+#pragma GCC unroll 6
+  for (int r = 0; r < MQ; ++r) acc[r][0] = acc[r][1] = _mm256_setzero_ps();
+  for (std::size_t j = 0; j < length; ++j, v += v_stride) {
+    const __m256 v0 = _mm256_loadu_ps(v), v1 = _mm256_loadu_ps(v + 8);
+#pragma GCC unroll 6
+    for (int r = 0; r < MQ; ++r) {
+      const __m256 pj = _mm256_broadcast_ss(p + static_cast<std::size_t>(r) * p_stride + j);
+      acc[r][0] = _mm256_fmadd_ps(pj, v0, acc[r][0]);
+      acc[r][1] = _mm256_fmadd_ps(pj, v1, acc[r][1]);
+    }
+  }
+#pragma GCC unroll 6
+  for (int r = 0; r < MQ; ++r) {
+    const __m256 scale = _mm256_set1_ps(inv[r]);
+    _mm256_storeu_ps(out + static_cast<std::size_t>(r) * out_stride, _mm256_mul_ps(acc[r][0], scale));
+    _mm256_storeu_ps(out + static_cast<std::size_t>(r) * out_stride + 8, _mm256_mul_ps(acc[r][1], scale));
+  }
+}
+
+// MQ queries from row i: scores, softmax, context.
+template <int MQ>
+SENTI_KERNEL_TARGET_AVX2 void attend_block256(const float* q, std::size_t row, const float* kt, std::size_t padded,
+                                             std::size_t length, ValueLayout values, float* scores, float* out,
+                                             std::size_t hidden) {
+  for (std::size_t j = 0; j < padded; j += 16) scores_tile256<MQ>(q, row, kt, padded, j, scores, padded);
+  float inv[MQ];
+  for (int r = 0; r < MQ; ++r) inv[r] = exp_scores(scores + static_cast<std::size_t>(r) * padded, length);
+  for (std::size_t c = 0; c < 4; ++c)
+    values_tile256<MQ>(scores, padded, inv, values.base + c * values.chunk_stride, values.key_stride, length,
+                       out + c * 16, hidden);
 }
 
 SENTI_KERNEL_TARGET_AVX2 void attend_avx2_d64(const float* qkv, std::size_t begin, std::size_t length,
                                               std::size_t queries, std::size_t head, std::size_t head_dim,
                                               std::size_t hidden, float scale, float* scratch, float* context) {
   (void)head_dim;  // 64
-  const std::size_t row = 3 * hidden, padded = (length + 7) / 8 * 8;
-  const float* q0 = qkv + head * 64;
+  const std::size_t row = 3 * hidden, padded = (length + 15) / 16 * 16;
+  const float* q0 = qkv + head * 64 + begin * row;
   const float* v0 = qkv + 2 * hidden + head * 64 + begin * row;
-  float* kt = scratch;                    // [64, padded], scaled, zero in the padding columns
-  float* scores = scratch + 64 * padded;  // two rows of `padded`
-  transpose_scaled_keys(qkv + hidden + head * 64 + begin * row, row, length, padded, scale, kt);
-  std::size_t i = begin;
-  for (; i + 2 <= begin + queries; i += 2) {
-    all_scores256<2>(q0 + i * row, row, kt, padded, scores);
-    const float inv[2] = {exp_scores(scores, length), exp_scores(scores + padded, length)};
-    weighted_values256<2>(scores, padded, inv, v0, row, length, context + i * hidden + head * 64, hidden);
+  float* kt = scratch;                          // [64, padded], scaled, zero in the padding columns
+  float* vp = kt + 64 * padded;                 // [4][length][16]: V in 16-dim chunks, key after key
+  float* scores = vp + 64 * padded;             // kQueryTile256 rows of `padded`
+  transpose_scaled_keys_avx2(qkv + hidden + head * 64 + begin * row, row, length, padded, scale, kt);
+  // V packed when a tile of queries reads it (each key's chunk then one sequential stream per pass);
+  // the [CLS]-only layer reads it once, in place.
+  ValueLayout values{v0, row, 16};
+  if (queries >= kQueryTile256) {
+    for (std::size_t j = 0; j < length; ++j)
+      for (std::size_t c = 0; c < 4; ++c) std::memcpy(vp + (c * length + j) * 16, v0 + j * row + c * 16, 64);
+    values = {vp, 16, 16 * length};
   }
-  if (i < begin + queries) {
-    all_scores256<1>(q0 + i * row, row, kt, padded, scores);
-    const float inv[1] = {exp_scores(scores, length)};
-    weighted_values256<1>(scores, padded, inv, v0, row, length, context + i * hidden + head * 64, hidden);
+  float* out = context + begin * hidden + head * 64;
+  std::size_t i = 0;
+  for (; i + kQueryTile256 <= queries; i += kQueryTile256)
+    attend_block256<kQueryTile256>(q0 + i * row, row, kt, padded, length, values, scores, out + i * hidden, hidden);
+  q0 += i * row;
+  out += i * hidden;
+  switch (queries - i) {
+    case 5: return attend_block256<5>(q0, row, kt, padded, length, values, scores, out, hidden);
+    case 4: return attend_block256<4>(q0, row, kt, padded, length, values, scores, out, hidden);
+    case 3: return attend_block256<3>(q0, row, kt, padded, length, values, scores, out, hidden);
+    case 2: return attend_block256<2>(q0, row, kt, padded, length, values, scores, out, hidden);
+    case 1: return attend_block256<1>(q0, row, kt, padded, length, values, scores, out, hidden);
+    default: return;
   }
 }
 
@@ -287,11 +373,11 @@ AttendFn pick(KernelIsa isa, std::size_t head_dim) {
   return attend_scalar;
 }
 
-// Per-thread scratch (Kᵀ and one score row), grown to the longest sequence seen (no allocation
-// once warm).
+// Per-thread scratch (Kᵀ, packed V and a tile of score rows), grown to the longest sequence seen
+// (no allocation once warm).
 float* scratch_buffer(std::size_t length, std::size_t head_dim) {
   thread_local std::vector<float> buffer;
-  const std::size_t need = (head_dim + 2) * (std::max<std::size_t>(length, 128) + 16);
+  const std::size_t need = (2 * head_dim + kQueryTile512) * (std::max<std::size_t>(length, 128) + 32);
   if (buffer.size() < need) buffer.resize(need);
   return buffer.data();
 }

@@ -54,6 +54,41 @@ def seed_table(seed: dict) -> list[str]:
     return rows
 
 
+def _precision(name: str) -> str | None:
+    for p in ("fp32", "bf16", "int8"):
+        if name.endswith("-" + p):
+            return p
+    return None
+
+
+def long_table(long: dict) -> list[str]:
+    """One row per contender, per length: p50 ms, and for senti the speed-up over the fastest peer of its
+    precision (peers: every contender not named senti-*)."""
+    lengths = list(long)
+    if not lengths:
+        return ["Not run (`--lengths 0`)."]
+    rows = ["| contender | " + " | ".join(f"{n} tokens: p50 ms | × best peer same precision" for n in lengths) + " |",
+            "|---|" + "---:|---:|" * len(lengths)]
+    names = list(next(iter(long.values())))
+    for name in names:
+        cells = []
+        label = None
+        for n in lengths:
+            e = long[n].get(name, {})
+            label = label or e.get("label", name)
+            p50 = _seed_p50(e)
+            best = None
+            if name.startswith("senti-") and p50:
+                peers = [_seed_p50(x) for m, x in long[n].items()
+                         if not m.startswith("senti") and _precision(m) == _precision(name) and _seed_p50(x)]
+                best = min(peers) if peers else None
+            cells += [_f(p50, 2) if p50 else "–", _ratio(best, p50) if best else ""]
+        if all(c in ("–", "") for c in cells):
+            continue  # not run at any length
+        rows.append(f"| {label} | " + " | ".join(cells) + " |")
+    return rows
+
+
 def traffic_table(traffic: dict) -> list[str]:
     ref = _tps(traffic.get(REFERENCE, {}))
     ort = _tps(traffic.get("ort-fp32", {}))
@@ -316,6 +351,15 @@ def markdown(res: dict) -> str:
         "",
         *http_tables(res["http"], res["traffic"]),
         "",
+        "## (d) Long texts: batch 1",
+        "",
+        "Texts of about N tokens (consecutive test texts joined and cut at N − 2 characters), 20 per length (4 with "
+        "`--quick`), one per "
+        "request, `--max-length 512`, tokenization included; p50 = median of the runs' p50. Not one of issue 18's "
+        "targets (those are at the seed's lengths): where attention and the larger matmuls weigh more.",
+        "",
+        *long_table(res.get("long", {})),
+        "",
         "## Commands of each contender",
         "",
     ]
@@ -323,6 +367,10 @@ def markdown(res: dict) -> str:
         for name, e in res[w].items():
             if e.get("command"):
                 lines.append(f"- {w} / {name}: `{e['command']}`")
+    for n, workload in res.get("long", {}).items():
+        for name, e in workload.items():
+            if e.get("command"):
+                lines.append(f"- long {n} / {name}: `{e['command']}`")
     lines.append("")
     return "\n".join(lines)
 

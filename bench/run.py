@@ -179,6 +179,25 @@ def write_inputs(args, work: Path) -> tuple[Path, Path, list[str], list[str]]:
     return seed, traffic, seed_texts, traffic_texts
 
 
+def write_long_inputs(args, work: Path, texts: list[str]) -> dict[int, Path]:
+    """For each --lengths L: texts of about L tokens (consecutive test texts joined, cut at L - 2 characters:
+    one token per Chinese character, plus [CLS] and [SEP]), 20 of them (quick: 4)."""
+    files = {}
+    count = 4 if args.quick else 20
+    for length in args.lengths:
+        out, i = [], 0
+        while len(out) < count and texts:
+            joined = ""
+            while len(joined) < length - 2:
+                joined += texts[i % len(texts)].replace("\n", " ")
+                i += 1
+            out.append(joined[: length - 2])
+        path = work / f"long-{length}.txt"
+        path.write_text("".join(t + "\n" for t in out), encoding="utf-8")
+        files[length] = path
+    return files
+
+
 def contenders(args, senti: Senti, model: Path, onnx: dict | None, onnx_err: str, python: str, work: Path,
                ov: dict | None = None, ov_err: str = "not prepared") -> list[dict]:
     """Each: name, label, command builder (workload -> argv) or a reason it is not available."""
@@ -392,6 +411,8 @@ def main() -> int:
     ap.add_argument("--out", help="output folder (default bench/results/<UTC date-time>)")
     ap.add_argument("--only", help="comma-separated contender names to run (others are listed as skipped)")
     ap.add_argument("--no-http", action="store_true", help="skip workload (c)")
+    ap.add_argument("--lengths", help="workload (d): batch-1 latency of texts of about these many tokens, "
+                                      "comma-separated, at most 512 (default 128,512; quick 128; 0: skip)")
     ap.add_argument("--http-duration", type=int, help="seconds per wrk run (default 10; quick 2)")
     ap.add_argument("--http-runs", type=int, help="repeats of each HTTP measurement (default 3; quick 1)")
     args = ap.parse_args()
@@ -400,6 +421,10 @@ def main() -> int:
     args.texts = args.texts if args.texts is not None else (64 if args.quick else 1000)
     args.http_duration = args.http_duration or (2 if args.quick else 10)
     args.http_runs = args.http_runs or (1 if args.quick else 3)
+    lengths = args.lengths if args.lengths is not None else ("128" if args.quick else "128,512")
+    args.lengths = [int(x) for x in lengths.split(",") if x.strip() and int(x) > 0]
+    if any(not 8 <= x <= 512 for x in args.lengths):
+        ap.error("--lengths: each between 8 and 512 tokens")
     command = os.environ.get("SENTI_BENCH_COMMAND") or shlex.join(["python", "bench/run.py"] + sys.argv[1:])
 
     started = dt.datetime.now(dt.timezone.utc)
@@ -437,6 +462,11 @@ def main() -> int:
     results["traffic"] = run_workload("traffic", ["--mode", "throughput", "--input", str(traffic_file), "--max-length", "128",
                                                   "--batch-tokens", "8192", "--max-batch", "64", "--runs", str(args.runs)],
                                       cands, env, work, timeout)
+    long_files = write_long_inputs(args, work, traffic_texts)
+    results["long"] = {str(length): run_workload(f"long{length}", ["--mode", "latency", "--input", str(path),
+                                                                   "--max-length", "512", "--runs", str(args.runs)] + warm,
+                                                 cands, env, work, timeout)
+                       for length, path in long_files.items()}
     reference = {w: results[w].get(REFERENCE, {}).get("predictions") for w in ("seed", "traffic")}
     if args.no_http:
         results["http"] = {"available": False, "reason": "skipped (--no-http)"}

@@ -354,9 +354,9 @@ def markdown(res: dict) -> str:
         "## (d) Long texts: batch 1",
         "",
         "Texts of about N tokens (consecutive test texts joined and cut at N − 2 characters), 20 per length (4 with "
-        "`--quick`), one per "
-        "request, `--max-length 512`, tokenization included; p50 = median of the runs' p50. Not one of issue 18's "
-        "targets (those are at the seed's lengths): where attention and the larger matmuls weigh more.",
+        "`--quick`), one per request, `--max-length 512`, tokenization included; p50 = median of the runs' p50, in "
+        "rounds as the seed workload (each contender's median round). Not one of issue 18's targets (those are at the "
+        "seed's lengths): where attention and the larger matmuls weigh more.",
         "",
         *long_table(res.get("long", {})),
         "",

@@ -465,7 +465,8 @@ def main() -> int:
     long_files = write_long_inputs(args, work, traffic_texts)
     results["long"] = {str(length): run_workload(f"long{length}", ["--mode", "latency", "--input", str(path),
                                                                    "--max-length", "512", "--runs", str(args.runs)] + warm,
-                                                 cands, env, work, timeout)
+                                                 cands, env, work, timeout, rounds=args.seed_rounds,
+                                                 key="p50_ms_median_of_runs")
                        for length, path in long_files.items()}
     reference = {w: results[w].get(REFERENCE, {}).get("predictions") for w in ("seed", "traffic")}
     if args.no_http:

@@ -1,6 +1,6 @@
 // Per-kernel micro-benchmark and roofline of this machine.
 //   senti_kernel_bench [--peaks] [--rows 1,18,32,64,256] [--precision int8,bf16,fp32] [--threads N]
-//                      [--shapes 2304x768,768x768,3072x768,768x3072] [--iters N]
+//                      [--shapes 2304x768,768x768,3072x768,768x3072] [--iters N] [--attention 18,128,512]
 // --peaks measures the machine's ceilings on one core: int8 VNNI ops/s (vpdpbusd), bf16 FLOP/s
 // (vdpbf16ps) and fp32 FLOP/s (FMA) with register-only loops, and read bandwidth at several
 // working-set sizes (L1, L2, L3, DRAM). Then, for each precision, shape (n × k: BERT-base/rbt3's
@@ -9,6 +9,9 @@
 // GOP/s, the fraction of the compute peak, and the floor: max(compute at peak, weight bytes at the
 // bandwidth of the cache level the weights fit in). Timings are the median thread CPU time per call
 // (with --threads 1 that is all the work, robust on a shared machine); with more threads, wall time.
+// --attention L,...: instead, times self-attention of one sequence of each length (12 heads of 64, rbt3's
+// and BERT-base's) on each of senti's kernel variants the host runs (fused_attention.h) and on per-head
+// oneDNN matmuls (attention.h), in GFLOP/s (4·L²·768 per call) and as a fraction of the fp32 FMA peak.
 #include <algorithm>
 #include <chrono>
 #include <cstdio>
@@ -23,7 +26,10 @@
 #include <immintrin.h>
 #include <omp.h>
 
+#include "runtime/cpu/attention.h"
+#include "runtime/cpu/fused_attention.h"
 #include "runtime/cpu/gemm_kernels.h"
+#include "runtime/cpu/kernel_isa.h"
 #include "runtime/cpu/packed_linear.h"
 #include "runtime/cpu/precision.h"
 #include "senti/host_info.h"
@@ -310,6 +316,60 @@ Timing time_linear(Precision precision, const char* gemm, std::size_t n, std::si
   return {median(times), linear.implementation()};
 }
 
+// Median time of `iters` calls of fn (thread CPU time with one thread, else wall time), after 2 warm-ups.
+template <class Fn>
+double time_calls(Fn&& fn, int iters, int threads) {
+  for (int i = 0; i < 2; ++i) fn();
+  std::vector<double> times;
+  for (int i = 0; i < iters; ++i) {
+    const double t0 = threads == 1 ? thread_cpu_seconds() : wall_seconds();
+    fn();
+    times.push_back((threads == 1 ? thread_cpu_seconds() : wall_seconds()) - t0);
+  }
+  return median(times);
+}
+
+// Self-attention of one sequence per length: senti's variants and oneDNN's per-head matmuls.
+void attention_table(const std::vector<std::size_t>& lengths, double fp32_peak, int threads, int iters) {
+  constexpr std::size_t kHeads = 12, kHeadDim = 64, kHidden = kHeads * kHeadDim;
+  std::printf("## Self-attention of one sequence, %zu heads of %zu (%s time, median)\n\n", kHeads, kHeadDim,
+              threads == 1 ? "thread CPU" : "wall");
+  std::printf("| tokens | kernel | µs | GFLOP/s | of fp32 peak (%d core) | × oneDNN matmuls |\n|---:|---|---:|---:|---:|---:|\n",
+              threads);
+  const dnnl::engine engine(dnnl::engine::kind::cpu, 0);
+  dnnl::stream stream(engine);
+  senti::cpu::PackedAttention onednn(engine, kHeads, kHeadDim);
+  std::mt19937 gen(11);
+  std::normal_distribution<float> normal(0.f, 1.f);
+  for (std::size_t length : lengths) {
+    std::vector<float> qkv(length * 3 * kHidden), context(length * kHidden);
+    for (auto& v : qkv) v = normal(gen);
+    const std::vector<std::size_t> offsets = {0, length};
+    const double flops = 4.0 * static_cast<double>(length * length * kHidden);
+    const int it = iters > 0 ? iters : static_cast<int>(std::clamp(2e10 / (flops * 8), 10.0, 2000.0));
+    const double base = time_calls([&] {
+      onednn.forward(stream, qkv.data(), offsets, context.data());
+      stream.wait();
+    }, it, threads);
+    auto row = [&](const std::string& name, double seconds) {
+      std::printf("| %zu | %s | %.1f | %.1f | %s | %.2f× |\n", length, name.c_str(), seconds * 1e6, flops / seconds * 1e-9,
+                  fp32_peak > 0 ? (std::to_string(static_cast<int>(100 * flops / seconds / (fp32_peak * threads))) + "%").c_str()
+                                : "-",
+                  base / seconds);
+    };
+    row("oneDNN matmuls per head", base);
+    for (senti::cpu::KernelIsa isa : {senti::cpu::KernelIsa::kScalar, senti::cpu::KernelIsa::kAvx2,
+                                      senti::cpu::KernelIsa::kAvx512}) {
+      if (static_cast<int>(isa) > static_cast<int>(senti::cpu::kernel_isa())) continue;
+      row(std::string("senti ") + senti::cpu::kernel_isa_name(isa), time_calls([&] {
+            senti::cpu::fused_attention(isa, qkv.data(), offsets.data(), 1, kHeads, kHeadDim, context.data());
+          }, it, threads));
+    }
+    std::fflush(stdout);
+  }
+  std::printf("\n");
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -317,6 +377,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> precisions = {"int8", "bf16", "fp32"};
   std::vector<std::string> shapes = {"2304x768", "768x768", "3072x768", "768x3072"};
   std::vector<std::size_t> rows = {1, 18, 32, 64, 256};
+  std::vector<std::size_t> attention;
   int threads = 1, iters = 0;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
@@ -336,9 +397,11 @@ int main(int argc, char** argv) {
       for (const auto& r : split(next(), ',')) rows.push_back(std::stoul(r));
     } else if (a == "--threads") threads = std::stoi(next());
     else if (a == "--iters") iters = std::stoi(next());
-    else {
+    else if (a == "--attention") {
+      for (const auto& l : split(next(), ',')) attention.push_back(std::stoul(l));
+    } else {
       std::printf("usage: senti_kernel_bench [--peaks|--peaks-only] [--precision int8,bf16,fp32] [--rows 1,18,64]\n"
-                  "                          [--shapes NxK,...] [--threads N] [--iters N]\n");
+                  "                          [--shapes NxK,...] [--threads N] [--iters N] [--attention L,...]\n");
       return a == "--help" ? 0 : 2;
     }
   }
@@ -349,6 +412,10 @@ int main(int argc, char** argv) {
   Peaks p;
   if (peaks) p = measure_peaks();
   if (peaks_only) return 0;
+  if (!attention.empty()) {
+    attention_table(attention, p.fp32, threads, iters);
+    return 0;
+  }
 
   std::printf("## PackedLinear per call: senti vs oneDNN (%s time, median)\n\n",
               threads == 1 ? "thread CPU" : "wall");

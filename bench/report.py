@@ -66,7 +66,7 @@ def long_table(long: dict) -> list[str]:
     precision (peers: every contender not named senti-*)."""
     lengths = list(long)
     if not lengths:
-        return ["Not run (`--lengths 0`)."]
+        return ["Not in this run (`--lengths 0`, or a run from before workload (d) existed)."]
     rows = ["| contender | " + " | ".join(f"{n} tokens: p50 ms | × best peer same precision" for n in lengths) + " |",
             "|---|" + "---:|---:|" * len(lengths)]
     names = list(next(iter(long.values())))
@@ -84,7 +84,9 @@ def long_table(long: dict) -> list[str]:
                 best = min(peers) if peers else None
             cells += [_f(p50, 2) if p50 else "–", _ratio(best, p50) if best else ""]
         if all(c in ("–", "") for c in cells):
-            continue  # not run at any length
+            reason = next((long[n][name].get("reason") for n in lengths if long[n].get(name, {}).get("reason")), "")
+            rows.append(f"| {label} | not available: {reason.replace('|', '/')} |" + " |" * (2 * len(lengths) - 1))
+            continue
         rows.append(f"| {label} | " + " | ".join(cells) + " |")
     return rows
 

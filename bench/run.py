@@ -185,11 +185,14 @@ def write_long_inputs(args, work: Path, texts: list[str]) -> dict[int, Path]:
     files = {}
     count = 4 if args.quick else 20
     for length in args.lengths:
+        # One line per text whatever reads it: every line break (\r too) becomes a space; empty texts are skipped.
+        pieces = [" ".join(t.split()) for t in texts]
+        pieces = [t for t in pieces if t]
         out, i = [], 0
-        while len(out) < count and texts:
+        while len(out) < count and pieces:
             joined = ""
             while len(joined) < length - 2:
-                joined += texts[i % len(texts)].replace("\n", " ")
+                joined += pieces[i % len(pieces)]
                 i += 1
             out.append(joined[: length - 2])
         path = work / f"long-{length}.txt"
@@ -422,9 +425,13 @@ def main() -> int:
     args.http_duration = args.http_duration or (2 if args.quick else 10)
     args.http_runs = args.http_runs or (1 if args.quick else 3)
     lengths = args.lengths if args.lengths is not None else ("128" if args.quick else "128,512")
-    args.lengths = [int(x) for x in lengths.split(",") if x.strip() and int(x) > 0]
+    try:
+        args.lengths = [int(x) for x in lengths.split(",") if x.strip()]
+    except ValueError:
+        ap.error(f"--lengths: comma-separated token counts, not {lengths!r}")
+    args.lengths = [x for x in args.lengths if x != 0]
     if any(not 8 <= x <= 512 for x in args.lengths):
-        ap.error("--lengths: each between 8 and 512 tokens")
+        ap.error("--lengths: each between 8 and 512 tokens (0: skip the workload)")
     command = os.environ.get("SENTI_BENCH_COMMAND") or shlex.join(["python", "bench/run.py"] + sys.argv[1:])
 
     started = dt.datetime.now(dt.timezone.utc)

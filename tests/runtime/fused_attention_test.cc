@@ -25,7 +25,7 @@ struct Case {
 
 Case make_case(std::size_t heads, std::size_t head_dim) {
   Case c{heads, head_dim, {0}, {}};
-  for (std::size_t length : {1, 5, 8, 18, 23, 33, 70, 130}) c.offsets.push_back(c.offsets.back() + length);
+  for (std::size_t length : {1, 2, 3, 4, 5, 7, 8, 16, 18, 23, 32, 33, 64, 70, 130}) c.offsets.push_back(c.offsets.back() + length);
   std::mt19937 rng(static_cast<unsigned>(heads * 131 + head_dim));
   std::normal_distribution<float> normal(0.f, 1.5f);
   c.qkv.resize(c.offsets.back() * 3 * heads * head_dim);

@@ -272,9 +272,8 @@ SENTI_KERNEL_TARGET_AVX2 SENTI_ALWAYS_INLINE void scores_tile256(const float* q,
   }
 }
 
-// Context dims [c, c + 16) of MQ queries: Σ_j p[r][j] · v_j, times inv[r]. Value j's dims c..c+15 are at
-// v + j * v_stride + c * chunk_stride / 16 (packed: 16 floats per key, chunk after chunk; in place: the
-// qkv rows).
+// 16 context dims of MQ queries: Σ_j p[r][j] · v_j, times inv[r]. Value j's 16 dims are at v + j · v_stride
+// (the caller points v at the chunk: packed, 16 floats per key; in place, the qkv rows).
 template <int MQ>
 SENTI_KERNEL_TARGET_AVX2 SENTI_ALWAYS_INLINE void values_tile256(const float* p, std::size_t p_stride, const float* inv,
                                                                 const float* v, std::size_t v_stride,

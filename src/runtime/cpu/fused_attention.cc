@@ -4,6 +4,7 @@
 #include <atomic>
 #include <cmath>
 #include <cstring>
+#include <utility>
 #include <vector>
 
 #include "runtime/cpu/simd_intrinsics.h"
@@ -67,13 +68,11 @@ SENTI_ALWAYS_INLINE void attend_body(const float* qkv, std::size_t begin, std::s
 }
 
 // Kᵀ of one head (head_dim 64), scaled: kt[d * padded + j] = k_j[d] · scale, zero for j >= length
-// (padded: a multiple of 8). By 8 x 8 register transposes (AVX2; the AVX-512 kernel calls it too): a
+// (padded: a multiple of 8). By 8 x 8 register transposes (AVX2; both kernels call it): a
 // scalar copy stored one float per 2-KB-strided line, 18% of the blocked AVX2 kernel's time at 485
 // tokens. Rows past `length` read a zero row.
-SENTI_KERNEL_TARGET_AVX2 SENTI_ALWAYS_INLINE void transpose_scaled_keys_avx2(const float* k0, std::size_t row,
-                                                                            std::size_t length,
-                                                                            std::size_t padded, float scale,
-                                                                            float* kt) {
+SENTI_KERNEL_TARGET_AVX2 void transpose_scaled_keys_avx2(const float* k0, std::size_t row, std::size_t length,
+                                                         std::size_t padded, float scale, float* kt) {
   alignas(32) static constexpr float kZeros[64] = {};  // a zero row: rows[x] + d for every d
   const __m256 vscale = _mm256_set1_ps(scale);
   for (std::size_t j = 0; j < padded; j += 8) {
@@ -194,46 +193,6 @@ SENTI_KERNEL_TARGET_AVX512 void attend_block512(const float* q, std::size_t row,
                        out + c * 32, hidden);
 }
 
-SENTI_KERNEL_TARGET_AVX512 void attend_avx512_d64(const float* qkv, std::size_t begin, std::size_t length,
-                                                  std::size_t queries, std::size_t head, std::size_t head_dim,
-                                                  std::size_t hidden, float scale, float* scratch, float* context) {
-  (void)head_dim;  // 64
-  const std::size_t row = 3 * hidden, padded = (length + 31) / 32 * 32;
-  const float* q0 = qkv + head * 64 + begin * row;
-  const float* v0 = qkv + 2 * hidden + head * 64 + begin * row;
-  float* kt = scratch;               // [64, padded], scaled, zero in the padding columns
-  float* vp = kt + 64 * padded;      // [2][length][32]
-  float* scores = vp + 64 * padded;  // kQueryTile512 rows of `padded`
-  transpose_scaled_keys_avx2(qkv + hidden + head * 64 + begin * row, row, length, padded, scale, kt);
-  ValueLayout values{v0, row, 32};
-  if (queries >= kQueryTile512) {
-    for (std::size_t j = 0; j < length; ++j)
-      for (std::size_t c = 0; c < 2; ++c) std::memcpy(vp + (c * length + j) * 32, v0 + j * row + c * 32, 128);
-    values = {vp, 32, 32 * length};
-  }
-  float* out = context + begin * hidden + head * 64;
-  std::size_t i = 0;
-  for (; i + kQueryTile512 <= queries; i += kQueryTile512)
-    attend_block512<kQueryTile512>(q0 + i * row, row, kt, padded, length, values, scores, out + i * hidden, hidden);
-  const std::size_t left = queries - i;
-  q0 += i * row;
-  out += i * hidden;
-  switch (left) {
-    case 11: return attend_block512<11>(q0, row, kt, padded, length, values, scores, out, hidden);
-    case 10: return attend_block512<10>(q0, row, kt, padded, length, values, scores, out, hidden);
-    case 9: return attend_block512<9>(q0, row, kt, padded, length, values, scores, out, hidden);
-    case 8: return attend_block512<8>(q0, row, kt, padded, length, values, scores, out, hidden);
-    case 7: return attend_block512<7>(q0, row, kt, padded, length, values, scores, out, hidden);
-    case 6: return attend_block512<6>(q0, row, kt, padded, length, values, scores, out, hidden);
-    case 5: return attend_block512<5>(q0, row, kt, padded, length, values, scores, out, hidden);
-    case 4: return attend_block512<4>(q0, row, kt, padded, length, values, scores, out, hidden);
-    case 3: return attend_block512<3>(q0, row, kt, padded, length, values, scores, out, hidden);
-    case 2: return attend_block512<2>(q0, row, kt, padded, length, values, scores, out, hidden);
-    case 1: return attend_block512<1>(q0, row, kt, padded, length, values, scores, out, hidden);
-    default: return;
-  }
-}
-
 // AVX2, head_dim 64: both products of a head as small GEMMs on 6 x 16 register tiles (12 ymm
 // accumulators, the two vectors of the other operand loaded once for six rows and one broadcast: the
 // tile of senti's fp32 GEMM). Scores: 6 queries x 16 keys over the 64 dims of Kᵀ; context: 6 queries x
@@ -312,39 +271,63 @@ SENTI_KERNEL_TARGET_AVX2 void attend_block256(const float* q, std::size_t row, c
                        out + c * 16, hidden);
 }
 
-SENTI_KERNEL_TARGET_AVX2 void attend_avx2_d64(const float* qkv, std::size_t begin, std::size_t length,
-                                              std::size_t queries, std::size_t head, std::size_t head_dim,
-                                              std::size_t hidden, float scale, float* scratch, float* context) {
+// The blocked kernels of one width: kChunk keys per scores tile, which is also the dims per context tile
+// (64 / kChunk chunks of V): 16 on AVX2, 32 on AVX-512; a tile of kQueryTile queries.
+template <std::size_t kChunkFloats>
+struct Blocks {
+  static constexpr std::size_t kChunk = kChunkFloats, kQueryTile = kChunk == 16 ? kQueryTile256 : kQueryTile512;
+  template <int MQ>
+  static void run(const float* q, std::size_t row, const float* kt, std::size_t padded, std::size_t length,
+                  ValueLayout values, float* scores, float* out, std::size_t hidden) {
+    if constexpr (kChunk == 16) {
+      attend_block256<MQ>(q, row, kt, padded, length, values, scores, out, hidden);
+    } else {
+      attend_block512<MQ>(q, row, kt, padded, length, values, scores, out, hidden);
+    }
+  }
+};
+
+// The last, shorter tile: Tiles::run<left> for left in [1, kQueryTile).
+template <class Tiles, std::size_t... M>
+void attend_tail(std::size_t left, std::index_sequence<M...>, const float* q, std::size_t row, const float* kt,
+                 std::size_t padded, std::size_t length, ValueLayout values, float* scores, float* out,
+                 std::size_t hidden) {
+  (void)((left == M + 1 &&
+          (Tiles::template run<static_cast<int>(M + 1)>(q, row, kt, padded, length, values, scores, out, hidden),
+           true)) ||
+         ...);
+}
+
+// One (sequence, head), head_dim 64, on the blocked kernels Tiles (a Blocks<width>): Kᵀ transposed
+// and scaled, V packed in chunks when a whole tile of queries reads it (each chunk then one sequential
+// stream per pass; the [CLS]-only layer reads V once, in place), then the queries tile by tile. No target
+// of its own: the ISA-specific work is in the calls.
+template <class Tiles>
+void attend_d64(const float* qkv, std::size_t begin, std::size_t length, std::size_t queries, std::size_t head,
+                std::size_t head_dim, std::size_t hidden, float scale, float* scratch, float* context) {
   (void)head_dim;  // 64
-  const std::size_t row = 3 * hidden, padded = (length + 15) / 16 * 16;
-  const float* q0 = qkv + head * 64 + begin * row;
+  constexpr std::size_t kTile = Tiles::kQueryTile, kChunk = Tiles::kChunk;
+  const std::size_t row = 3 * hidden, padded = (length + kChunk - 1) / kChunk * kChunk;
+  const float* q = qkv + head * 64 + begin * row;
   const float* v0 = qkv + 2 * hidden + head * 64 + begin * row;
-  float* kt = scratch;                          // [64, padded], scaled, zero in the padding columns
-  float* vp = kt + 64 * padded;                 // [4][length][16]: V in 16-dim chunks, key after key
-  float* scores = vp + 64 * padded;             // kQueryTile256 rows of `padded`
+  float* kt = scratch;               // [64, padded], scaled, zero in the padding columns
+  float* vp = kt + 64 * padded;      // [64 / kChunk][length][kChunk]: V in chunks, key after key
+  float* scores = vp + 64 * padded;  // kTile rows of `padded`
   transpose_scaled_keys_avx2(qkv + hidden + head * 64 + begin * row, row, length, padded, scale, kt);
-  // V packed when a tile of queries reads it (each key's chunk then one sequential stream per pass);
-  // the [CLS]-only layer reads it once, in place.
-  ValueLayout values{v0, row, 16};
-  if (queries >= kQueryTile256) {
+  ValueLayout values{v0, row, kChunk};
+  if (queries >= kTile) {
     for (std::size_t j = 0; j < length; ++j)
-      for (std::size_t c = 0; c < 4; ++c) std::memcpy(vp + (c * length + j) * 16, v0 + j * row + c * 16, 64);
-    values = {vp, 16, 16 * length};
+      for (std::size_t c = 0; c < 64 / kChunk; ++c)
+        std::memcpy(vp + (c * length + j) * kChunk, v0 + j * row + c * kChunk, kChunk * sizeof(float));
+    values = {vp, kChunk, kChunk * length};
   }
   float* out = context + begin * hidden + head * 64;
   std::size_t i = 0;
-  for (; i + kQueryTile256 <= queries; i += kQueryTile256)
-    attend_block256<kQueryTile256>(q0 + i * row, row, kt, padded, length, values, scores, out + i * hidden, hidden);
-  q0 += i * row;
-  out += i * hidden;
-  switch (queries - i) {
-    case 5: return attend_block256<5>(q0, row, kt, padded, length, values, scores, out, hidden);
-    case 4: return attend_block256<4>(q0, row, kt, padded, length, values, scores, out, hidden);
-    case 3: return attend_block256<3>(q0, row, kt, padded, length, values, scores, out, hidden);
-    case 2: return attend_block256<2>(q0, row, kt, padded, length, values, scores, out, hidden);
-    case 1: return attend_block256<1>(q0, row, kt, padded, length, values, scores, out, hidden);
-    default: return;
-  }
+  for (; i + kTile <= queries; i += kTile)
+    Tiles::template run<static_cast<int>(kTile)>(q + i * row, row, kt, padded, length, values, scores,
+                                                   out + i * hidden, hidden);
+  attend_tail<Tiles>(queries - i, std::make_index_sequence<kTile - 1>(), q + i * row, row, kt, padded, length,
+                      values, scores, out + i * hidden, hidden);
 }
 
 using AttendFn = void (*)(const float*, std::size_t, std::size_t, std::size_t, std::size_t, std::size_t, std::size_t,
@@ -365,8 +348,8 @@ void attend_scalar(const float* qkv, std::size_t begin, std::size_t length, std:
 
 AttendFn pick(KernelIsa isa, std::size_t head_dim) {
   switch (isa) {
-    case KernelIsa::kAvx512: return head_dim == 64 ? attend_avx512_d64 : attend_avx512;
-    case KernelIsa::kAvx2: return head_dim == 64 ? attend_avx2_d64 : attend_avx2;
+    case KernelIsa::kAvx512: return head_dim == 64 ? attend_d64<Blocks<32>> : attend_avx512;
+    case KernelIsa::kAvx2: return head_dim == 64 ? attend_d64<Blocks<16>> : attend_avx2;
     case KernelIsa::kScalar: return attend_scalar;
   }
   return attend_scalar;

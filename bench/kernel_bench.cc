@@ -292,6 +292,19 @@ struct Timing {
   std::string kernel;
 };
 
+// Median time of `iters` calls of fn (thread CPU time with one thread, else wall time), after `warmups`.
+template <class Fn>
+double time_calls(Fn&& fn, int iters, int threads, int warmups) {
+  for (int i = 0; i < warmups; ++i) fn();
+  std::vector<double> times;
+  for (int i = 0; i < iters; ++i) {
+    const double t0 = threads == 1 ? thread_cpu_seconds() : wall_seconds();
+    fn();
+    times.push_back((threads == 1 ? thread_cpu_seconds() : wall_seconds()) - t0);
+  }
+  return median(times);
+}
+
 Timing time_linear(Precision precision, const char* gemm, std::size_t n, std::size_t k, std::size_t rows,
                    const std::vector<float>& weight, const std::vector<float>& bias, const std::vector<float>& x,
                    int iters, int threads) {
@@ -303,30 +316,12 @@ Timing time_linear(Precision precision, const char* gemm, std::size_t n, std::si
   std::vector<float> in(padded * k), y(padded * n);
   std::copy_n(x.begin(), static_cast<std::ptrdiff_t>(rows * k), in.begin());
   linear.prepare(padded);
-  for (int i = 0; i < 3; ++i) linear.forward(stream, in.data(), rows, y.data(), true);
-  stream.wait();
-  std::vector<double> times;
-  for (int i = 0; i < iters; ++i) {
-    const double t0 = threads == 1 ? thread_cpu_seconds() : wall_seconds();
+  const double seconds = time_calls([&] {
     linear.forward(stream, in.data(), rows, y.data(), true);
     stream.wait();
-    times.push_back((threads == 1 ? thread_cpu_seconds() : wall_seconds()) - t0);
-  }
+  }, iters, threads, 3);
   unsetenv("SENTI_GEMM");
-  return {median(times), linear.implementation()};
-}
-
-// Median time of `iters` calls of fn (thread CPU time with one thread, else wall time), after 2 warm-ups.
-template <class Fn>
-double time_calls(Fn&& fn, int iters, int threads) {
-  for (int i = 0; i < 2; ++i) fn();
-  std::vector<double> times;
-  for (int i = 0; i < iters; ++i) {
-    const double t0 = threads == 1 ? thread_cpu_seconds() : wall_seconds();
-    fn();
-    times.push_back((threads == 1 ? thread_cpu_seconds() : wall_seconds()) - t0);
-  }
-  return median(times);
+  return {seconds, linear.implementation()};
 }
 
 // Self-attention of one sequence per length: senti's variants and oneDNN's per-head matmuls.
@@ -350,7 +345,7 @@ void attention_table(const std::vector<std::size_t>& lengths, double fp32_peak, 
     const double base = time_calls([&] {
       onednn.forward(stream, qkv.data(), offsets, context.data());
       stream.wait();
-    }, it, threads);
+    }, it, threads, 2);
     auto row = [&](const std::string& name, double seconds) {
       std::printf("| %zu | %s | %.1f | %.1f | %s | %.2f× |\n", length, name.c_str(), seconds * 1e6, flops / seconds * 1e-9,
                   fp32_peak > 0 ? (std::to_string(static_cast<int>(100 * flops / seconds / (fp32_peak * threads))) + "%").c_str()
@@ -363,7 +358,7 @@ void attention_table(const std::vector<std::size_t>& lengths, double fp32_peak, 
       if (static_cast<int>(isa) > static_cast<int>(senti::cpu::kernel_isa())) continue;
       row(std::string("senti ") + senti::cpu::kernel_isa_name(isa), time_calls([&] {
             senti::cpu::fused_attention(isa, qkv.data(), offsets.data(), 1, kHeads, kHeadDim, context.data());
-          }, it, threads));
+          }, it, threads, 2));
     }
     std::fflush(stdout);
   }

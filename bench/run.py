@@ -184,10 +184,9 @@ def write_long_inputs(args, work: Path, texts: list[str]) -> dict[int, Path]:
     one token per Chinese character, plus [CLS] and [SEP]), 20 of them (quick: 4)."""
     files = {}
     count = 4 if args.quick else 20
+    # One line per text whatever reads it: every line break (\r too) becomes a space; empty texts are skipped.
+    pieces = [p for p in (" ".join(t.split()) for t in texts) if p]
     for length in args.lengths:
-        # One line per text whatever reads it: every line break (\r too) becomes a space; empty texts are skipped.
-        pieces = [" ".join(t.split()) for t in texts]
-        pieces = [t for t in pieces if t]
         out, i = [], 0
         while len(out) < count and pieces:
             joined = ""

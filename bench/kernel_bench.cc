@@ -1,6 +1,6 @@
 // Per-kernel micro-benchmark and roofline of this machine.
 //   senti_kernel_bench [--peaks] [--rows 1,18,32,64,256] [--precision int8,bf16,fp32] [--threads N]
-//                      [--shapes 2304x768,768x768,3072x768,768x3072] [--iters N] [--attention 18,128,512]
+//                      [--shapes 2304x768,768x768,3072x768,768x3072] [--iters N] [--cold] [--attention 18,128,512]
 // --peaks measures the machine's ceilings on one core: int8 VNNI ops/s (vpdpbusd), bf16 FLOP/s
 // (vdpbf16ps) and fp32 FLOP/s (FMA) with register-only loops, and read bandwidth at several
 // working-set sizes (L1, L2, L3, DRAM). Then, for each precision, shape (n × k: BERT-base/rbt3's
@@ -9,6 +9,9 @@
 // GOP/s, the fraction of the compute peak, and the floor: max(compute at peak, weight bytes at the
 // bandwidth of the cache level the weights fit in). Timings are the median thread CPU time per call
 // (with --threads 1 that is all the work, robust on a shared machine); with more threads, wall time.
+// --cold: before each timed call, evicts the caches (writes a buffer of 4x the L3 size, at least 64 MB),
+// so that the weights come from DRAM, as in serving, where the model (rbt3 int8: 22 MB) is more than
+// the L3 share a process keeps between two requests; the floor then takes the DRAM bandwidth.
 // --attention L,...: instead, times self-attention of one sequence of each length (12 heads of 64, rbt3's
 // and BERT-base's) on each of senti's kernel variants the host runs (fused_attention.h) and on per-head
 // oneDNN matmuls (attention.h), in GFLOP/s (4·L²·768 per call) and as a fraction of the fp32 FMA peak.
@@ -24,6 +27,7 @@
 #include <vector>
 
 #include <immintrin.h>
+#include <unistd.h>
 #include <omp.h>
 
 #include "runtime/cpu/attention.h"
@@ -293,11 +297,19 @@ struct Timing {
 };
 
 // Median time of `iters` calls of fn (thread CPU time with one thread, else wall time), after `warmups`.
+// Written before each timed call with --cold (empty otherwise): evicts the caches, untimed.
+std::vector<unsigned char> g_evict;
+
+void evict_caches() {
+  for (std::size_t i = 0; i < g_evict.size(); i += 64) g_evict[i] = static_cast<unsigned char>(g_evict[i] + 1);
+}
+
 template <class Fn>
 double time_calls(Fn&& fn, int iters, int threads, int warmups) {
   for (int i = 0; i < warmups; ++i) fn();
   std::vector<double> times;
   for (int i = 0; i < iters; ++i) {
+    evict_caches();
     const double t0 = threads == 1 ? thread_cpu_seconds() : wall_seconds();
     fn();
     times.push_back((threads == 1 ? thread_cpu_seconds() : wall_seconds()) - t0);
@@ -374,6 +386,7 @@ int main(int argc, char** argv) {
   std::vector<std::size_t> rows = {1, 18, 32, 64, 256};
   std::vector<std::size_t> attention;
   int threads = 1, iters = 0;
+  bool cold = false;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     auto next = [&]() -> std::string {
@@ -392,11 +405,12 @@ int main(int argc, char** argv) {
       for (const auto& r : split(next(), ',')) rows.push_back(std::stoul(r));
     } else if (a == "--threads") threads = std::stoi(next());
     else if (a == "--iters") iters = std::stoi(next());
+    else if (a == "--cold") cold = true;
     else if (a == "--attention") {
       for (const auto& l : split(next(), ',')) attention.push_back(std::stoul(l));
     } else {
       std::printf("usage: senti_kernel_bench [--peaks|--peaks-only] [--precision int8,bf16,fp32] [--rows 1,18,64]\n"
-                  "                          [--shapes NxK,...] [--threads N] [--iters N] [--attention L,...]\n");
+                  "                          [--shapes NxK,...] [--threads N] [--iters N] [--cold] [--attention L,...]\n");
       return a == "--help" ? 0 : 2;
     }
   }
@@ -407,6 +421,11 @@ int main(int argc, char** argv) {
   Peaks p;
   if (peaks) p = measure_peaks();
   if (peaks_only) return 0;
+  if (cold) {
+    const long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
+    g_evict.assign(std::max<std::size_t>(64u << 20, 4 * static_cast<std::size_t>(std::max(l3, 0L))), 0);
+    std::printf("Cold: the caches are evicted before each timed call (%zu MB written, untimed).\n\n", g_evict.size() >> 20);
+  }
   if (!attention.empty()) {
     attention_table(attention, p.fp32, threads, iters);
     return 0;
@@ -444,7 +463,8 @@ int main(int argc, char** argv) {
         double floor = 0;
         if (peak > 0 && !p.bandwidth.empty()) {
           const double weight_bytes = static_cast<double>(n * k * bytes_per_weight);
-          floor = std::max(ops / peak, weight_bytes / (p.bandwidth_for(n * k * bytes_per_weight) * threads));
+          const double bandwidth = cold ? p.bandwidth.back().second : p.bandwidth_for(n * k * bytes_per_weight);
+          floor = std::max(ops / peak, weight_bytes / (bandwidth * threads));
         }
         std::printf("| %s | %zu×%zu | %zu | %s | %.1f | %s | %.1f | %.2f× | %.0f | %s | %s | %s |\n", name.c_str(), n, k, r,
                     senti.kernel.c_str(), senti.seconds * 1e6, onednn.kernel.c_str(), onednn.seconds * 1e6,

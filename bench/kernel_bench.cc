@@ -9,7 +9,7 @@
 // GOP/s, the fraction of the compute peak, and the floor: max(compute at peak, weight bytes at the
 // bandwidth of the cache level the weights fit in). Timings are the median thread CPU time per call
 // (with --threads 1 that is all the work, robust on a shared machine); with more threads, wall time.
-// --cold: before each timed call, evicts the caches (writes a buffer of 4x the L3 size, at least 64 MB),
+// --cold: before each timed call, evicts the caches (writes a buffer of 4x the L3 size, 64-256 MB),
 // so that the weights come from DRAM, as in serving, where the model (rbt3 int8: 22 MB) is more than
 // the L3 share a process keeps between two requests; the floor then takes the DRAM bandwidth.
 // --attention L,...: instead, times self-attention of one sequence of each length (12 heads of 64, rbt3's
@@ -423,7 +423,9 @@ int main(int argc, char** argv) {
   if (peaks_only) return 0;
   if (cold) {
     const long l3 = sysconf(_SC_LEVEL3_CACHE_SIZE);
-    g_evict.assign(std::max<std::size_t>(64u << 20, 4 * static_cast<std::size_t>(std::max(l3, 0L))), 0);
+    // 4x the L3 the OS reports, within [64, 256] MB (a VM may report its host's whole L3 or none).
+    const std::size_t l3_bytes = static_cast<std::size_t>(std::max(l3, 0L));
+    g_evict.assign(std::clamp<std::size_t>(4 * l3_bytes, 64u << 20, 256u << 20), 0);
     std::printf("Cold: the caches are evicted before each timed call (%zu MB written, untimed).\n\n", g_evict.size() >> 20);
   }
   if (!attention.empty()) {

@@ -296,7 +296,6 @@ struct Timing {
   std::string kernel;
 };
 
-// Median time of `iters` calls of fn (thread CPU time with one thread, else wall time), after `warmups`.
 // Written before each timed call with --cold (empty otherwise): evicts the caches, untimed.
 std::vector<unsigned char> g_evict;
 
@@ -304,6 +303,8 @@ void evict_caches() {
   for (std::size_t i = 0; i < g_evict.size(); i += 64) g_evict[i] = static_cast<unsigned char>(g_evict[i] + 1);
 }
 
+// Median time of `iters` calls of fn (thread CPU time with one thread, else wall time), after `warmups`;
+// with --cold the caches are evicted before each timed call.
 template <class Fn>
 double time_calls(Fn&& fn, int iters, int threads, int warmups) {
   for (int i = 0; i < warmups; ++i) fn();

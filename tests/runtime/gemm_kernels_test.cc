@@ -212,7 +212,8 @@ struct Shape {
 TEST(GemmKernels, EveryVariantMatchesPlainLoopsOnOddShapes) {
   const Shape shapes[] = {{1, 16, 4}, {1, 1, 1}, {7, 37, 13}, {13, 129, 70}, {6, 64, 64}, {25, 200, 257},
                           {3, 768, 96}, {64, 80, 33}, {5, 2, 31}, {9, 40, 1100},  // several K blocks
-                          {300, 40, 1100}};  // several row chunks (their activations packed per K block)
+                          {300, 40, 1100},  // several row chunks (their activations packed per K block)
+                          {1, 200, 257}, {1, 130, 1100}};  // one row: panels read two at a time, tails
   int ran = 0;
   for (GemmType type : {GemmType::kInt8, GemmType::kBf16, GemmType::kFp32}) {
     for (GemmIsa isa : variants(type)) {
@@ -284,15 +285,16 @@ TEST(GemmKernels, ColumnSplitsGiveTheSameResult) {
 // split over threads (wide enough to be split: gemm_run's kParallelWork): the same values as the whole
 // call in its columns, nothing written outside them. The threads take the range's panels as they go
 // (gemm_run's claims), with one K block (k 700) and several (k 2100: each claimed range runs all of
-// them, the accumulators kept raw in y between blocks).
+// them, the accumulators kept raw in y between blocks); 11 rows, and one (whose tiles read two panels
+// at once where both lie in the range).
 TEST(GemmKernels, ColumnRangeComputesOnlyItsColumns) {
   int ran = 0;
   for (GemmType type : {GemmType::kInt8, GemmType::kBf16, GemmType::kFp32}) {
     for (GemmIsa isa : variants(type)) {
-      for (std::size_t k : {std::size_t{700}, std::size_t{2100}}) {
+      for (auto [rows, k] : {std::pair<std::size_t, std::size_t>{11, 700}, {11, 2100}, {1, 700}, {1, 2100}}) {
         if (!host_has(isa)) continue;
         const std::size_t panel = gemm_panel_columns(type, isa);
-        const Problem p(type, 11, 8 * panel + 7, k, gemm_needs_7bit_weights(isa) ? 63 : 127, 23,
+        const Problem p(type, rows, 8 * panel + 7, k, gemm_needs_7bit_weights(isa) ? 63 : 127, 23,
                         gemm_activation_limit(isa));
         std::vector<float> whole(p.rows * p.n);
         gemm_run_columns(isa, p.args(isa, whole.data(), p.n, GemmActivation::kGeluErf), 0, p.n);

@@ -109,6 +109,23 @@ class ChunkPrefetch {
 };
 
 // To L1: prefetching to L2 only (T1) was no faster on the AVX2 host (within noise, kernel bench).
+// One-row calls (the last layer's [CLS] path and the pooler at batch 1: 11% of rbt3's int8 forward)
+// do 2 (int8) to 8 (fp32) bytes of weights per multiply-add: they wait on DRAM, not on arithmetic. A
+// one-row tile reading one panel is one sequential stream, and one core's stream stalls on its own
+// misses: a cold read loop on the AVX2 EPYC VM gave 21-22 GB/s over one 12-16 KB panel after another,
+// 24-27 GB/s over two adjacent panels read side by side (two streams for the hardware prefetchers),
+// 17-19 GB/s with software prefetch 1-16 KB ahead. So a one-row tile reads two full panels at once,
+// without software prefetch (which, issued into the same queue, was slower: senti_kernel_bench --cold).
+// Measured there, 1 thread, senti_kernel_bench --cold --rows 1, 3 alternating runs: int8 2304x768
+// 118-141 -> 97-124 µs, 768x3072 143-189 -> 119-153; fp32 2304x768 388-499 -> 289-385; in rbt3 at
+// batch 1 (SENTI_PROFILE, seed sentences, 4 / 3 alternating pairs) the one-row calls' time 0.159-0.181
+// -> 0.149-0.164 s (int8), 0.618-0.682 -> 0.538-0.573 s (fp32). Every column is the same chain over K
+// as in a one-panel tile: results unchanged bit for bit. SENTI_GEMM_PAIR=0 turns it off (A/B runs).
+// The 512-bit kernels (64-column panels) do not pair: not measured on such a host.
+const bool g_pair_one_row_panels = [] {
+  const char* v = std::getenv("SENTI_GEMM_PAIR");
+  return v == nullptr || std::string_view(v) != "0";
+}();
 SENTI_ALWAYS_INLINE void prefetch_share(const PrefetchSlice& pf, std::size_t step) {
   _mm_prefetch(reinterpret_cast<const char*>(pf.base + ((step * pf.step16) >> 16)), _MM_HINT_T0);
 }
@@ -134,6 +151,9 @@ struct TileCall {
   KRange ks;
   std::size_t row, rows, col, cols;
   PrefetchSlice pf;
+  // 2: a one-row tile over this panel and the next (full-width, panel_bytes further on) at once.
+  int panels = 1;
+  std::size_t panel_bytes = 0;
 };
 
 // The activations of `rows` rows (row stride lda_bytes) over the K groups of ks, tile by tile (tiles
@@ -224,6 +244,7 @@ class OneRange final : public ColumnSource {
 // thread computes it, changes nothing in its result: every output is the same chain over K.
 template <std::size_t kPanelCols, std::size_t kTileRows, class Tiles>
 SENTI_ALWAYS_INLINE void drive_tiles(const GemmArgs& g, ColumnSource& columns) {
+  const bool pairs_one_row = Tiles::kPairsOneRow && g_pair_one_row_panels;
   const std::size_t kp = gemm_padded_k(g.type, g.k), groups = kp / gemm_group_elements(g.type);
   const std::size_t np = gemm_padded_n(g.n);
   const std::size_t elem = 4 / gemm_group_elements(g.type), lda_bytes = g.lda * elem;
@@ -240,16 +261,19 @@ SENTI_ALWAYS_INLINE void drive_tiles(const GemmArgs& g, ColumnSource& columns) {
   const auto run_panels = [&](std::size_t r0, std::size_t r1, KRange ks, const std::byte* packed_a, std::size_t c0,
                               std::size_t c1) __attribute__((always_inline)) {
     const std::size_t steps = ks.end - ks.begin, tiles = (r1 - r0 + kTileRows - 1) / kTileRows;
-    for (std::size_t p0 = c0; p0 < c1; p0 += kPanelCols) {
+    for (std::size_t p0 = c0; p0 < c1;) {
       const std::size_t width = panel_width(p0), group_bytes = width * 4;
-      const std::size_t cols = std::min(c1, p0 + width) - p0;
+      // One row: this panel and the next read at once where both are full and in the range.
+      const bool pair = pairs_one_row && r1 - r0 == 1 && width == kPanelCols && p0 + 2 * kPanelCols <= c1;
+      const std::size_t span = pair ? 2 * kPanelCols : kPanelCols;
+      const std::size_t cols = std::min(c1, p0 + (pair ? span : width)) - p0;
       const std::byte* w = packed + p0 * groups * 4;
       // The next chunk: the next panel's same K block, else the range's first panel's next K block,
       // else the first K block of the panel after the range (the next range a thread claims most often
       // starts there).
       std::size_t next_col = 0, next_k = ks.begin;
-      if (p0 + kPanelCols < c1) {
-        next_col = p0 + kPanelCols;
+      if (p0 + span < c1) {
+        next_col = p0 + span;
       } else if (ks.end < groups) {
         next_col = c0, next_k = ks.end;
       } else if (c1 < columns.limit()) {
@@ -264,14 +288,15 @@ SENTI_ALWAYS_INLINE void drive_tiles(const GemmArgs& g, ColumnSource& columns) {
         next = packed + next_col * groups * 4 + next_k * w1 * 4;
         next_bytes = (k_range(next_k).end - next_k) * w1 * 4;
       }
-      const ChunkPrefetch prefetch(next, next_bytes, steps, tiles);
+      const ChunkPrefetch prefetch(next, pair ? 0 : next_bytes, steps, tiles);  // pairs: no prefetch
       for (std::size_t r = r0, tile = 0; r < r1; r += kTileRows, ++tile) {
         const PrefetchSlice pf = prefetch.slice(tile, w + ks.begin * group_bytes);
         Tiles::run(g, TileCall{packed_a + tile * kTileRows * steps * 4, w, group_bytes, ks, r,
-                               std::min(kTileRows, r1 - r), p0, cols, pf});
+                               std::min(kTileRows, r1 - r), p0, cols, pf, pair ? 2 : 1, kPanelCols * groups * 4});
       }
       if (ks.last && g.activation != GemmActivation::kNone)
         for (std::size_t r = r0; r < r1; ++r) activate_body(g.y + r * g.ldy + p0, cols, g.activation);
+      p0 += span;
     }
   };
   // Packed once: K block k0's tiles at packed_a + rows·k0·4. Else per range, row chunk and K block.
@@ -430,6 +455,7 @@ constexpr std::size_t kRows512 = 6;
 // A 512-bit tile: MR rows × the panel's columns in vectors of 16.
 template <class Tr>
 struct Tiles512 {
+  static constexpr bool kPairsOneRow = false;  // one panel per tile (g_pair_one_row_panels)
   SENTI_GEMM_TARGET_512 static void run(const GemmArgs& g, const TileCall& t) {
     const std::size_t nb = (t.cols + kBlock - 1) / kBlock;
     switch (t.rows) {
@@ -568,16 +594,21 @@ SENTI_GEMM_TARGET_256 SENTI_ALWAYS_INLINE void store_raw256(float* y, std::size_
   store_raw256(y, lanes, _mm256_castsi256_ps(v));
 }
 
-template <class Tr, int MR>
+// Rows [row, row + MR) × the 16·NP columns from col: NP adjacent full panels (the next one panel_bytes
+// further on; NP = 2 for one-row tiles, g_pair_one_row_panels), over the K groups of ks.
+template <class Tr, int MR, int NP = 1>
 SENTI_GEMM_TARGET_256 void tile256(const GemmArgs& g, const std::byte* a, const std::byte* w,
                                    std::size_t group_bytes, KRange ks, std::size_t row, std::size_t col,
-                                   PrefetchSlice pf) {
-  typename Tr::Acc acc[MR][2];
+                                   PrefetchSlice pf, std::size_t panel_bytes = 0) {
+  constexpr std::size_t H = 2 * NP;  // 8-column vectors: two per panel
+  // Vector h's weights: panel h / 2, half h % 2.
+  const auto w_of = [&](std::size_t h) __attribute__((always_inline)) { return w + (h / 2) * panel_bytes + (h % 2) * 32; };
+  typename Tr::Acc acc[MR][H];
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
     const float* y = g.y + (row + static_cast<std::size_t>(r)) * g.ldy;
-#pragma GCC unroll 2  // constant indices: acc stays in registers (GCC spilled all 12 on every K step)
-    for (std::size_t half = 0; half < 2; ++half) {
+#pragma GCC unroll 4  // constant indices: acc stays in registers (GCC spilled all 12 on every K step)
+    for (std::size_t half = 0; half < H; ++half) {
       const std::size_t c = col + half * 8;
       acc[r][half] = Tr::zero();
       // Raw accumulators of the previous K block (the lanes past n stay zero: never stored). Through a
@@ -592,34 +623,34 @@ SENTI_GEMM_TARGET_256 void tile256(const GemmArgs& g, const std::byte* a, const 
     for (; k + S <= ks.end; k += S) {
 #pragma GCC unroll 4
       for (std::size_t s = 0; s < S; ++s) prefetch_share(pf, k + s - ks.begin);
-      const std::byte* wk = w + k * group_bytes;
       const std::byte* ak = a + (k - ks.begin) * MR * 4;
 #pragma GCC unroll 8
       for (int r = 0; r < MR; ++r) {
         __m256i av[S];
 #pragma GCC unroll 4
         for (std::size_t s = 0; s < S; ++s) av[s] = _mm256_set1_epi32(load_group(ak + (s * MR + static_cast<std::size_t>(r)) * 4));
-        acc[r][0] = Tr::dot_steps(acc[r][0], av, wk, group_bytes);
-        acc[r][1] = Tr::dot_steps(acc[r][1], av, wk + 32, group_bytes);
+#pragma GCC unroll 4
+        for (std::size_t h = 0; h < H; ++h) acc[r][h] = Tr::dot_steps(acc[r][h], av, w_of(h) + k * group_bytes, group_bytes);
       }
     }
   }
   for (; k < ks.end; ++k) {
-    const __m256i w0 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * group_bytes));
-    const __m256i w1 = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w + k * group_bytes + 32));
+    __m256i wv[H];
+#pragma GCC unroll 4
+    for (std::size_t h = 0; h < H; ++h) wv[h] = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(w_of(h) + k * group_bytes));
     prefetch_share(pf, k - ks.begin);
 #pragma GCC unroll 8
     for (int r = 0; r < MR; ++r) {
       const __m256i av = _mm256_set1_epi32(load_group(a + ((k - ks.begin) * MR + static_cast<std::size_t>(r)) * 4));
-      acc[r][0] = Tr::dot(acc[r][0], av, w0);
-      acc[r][1] = Tr::dot(acc[r][1], av, w1);
+#pragma GCC unroll 4
+      for (std::size_t h = 0; h < H; ++h) acc[r][h] = Tr::dot(acc[r][h], av, wv[h]);
     }
   }
 #pragma GCC unroll 8
   for (int r = 0; r < MR; ++r) {
     float* y = g.y + (row + static_cast<std::size_t>(r)) * g.ldy;
-#pragma GCC unroll 2  // constant indices: acc stays in registers (GCC spilled all 12 on every K step)
-    for (std::size_t half = 0; half < 2; ++half) {
+#pragma GCC unroll 4  // constant indices: acc stays in registers (GCC spilled all 12 on every K step)
+    for (std::size_t half = 0; half < H; ++half) {
       const std::size_t c = col + half * 8;
       if (c >= g.n) break;
       if (!ks.last) {
@@ -636,12 +667,14 @@ SENTI_GEMM_TARGET_256 void tile256(const GemmArgs& g, const std::byte* a, const 
   }
 }
 
-// A 256-bit tile: MR rows × 16 columns. One panel is one tile column: 16 columns, each K group's 64
-// bytes after the previous group's.
+// A 256-bit tile: MR rows × 16 columns (one row: 32, two panels). One panel is one tile column: 16
+// columns, each K group's 64 bytes after the previous group's.
 static_assert(kPanel256 == kBlock);
 template <class Tr>
 struct Tiles256 {
+  static constexpr bool kPairsOneRow = true;  // one-row tiles over two panels (g_pair_one_row_panels)
   SENTI_GEMM_TARGET_256 static void run(const GemmArgs& g, const TileCall& t) {
+    if (t.panels == 2) return tile256<Tr, 1, 2>(g, t.a, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf, t.panel_bytes);
     switch (t.rows) {
       case 6:
         if constexpr (Tr::kRows >= 6) tile256<Tr, 6>(g, t.a, t.w, t.group_bytes, t.ks, t.row, t.col, t.pf);

@@ -108,7 +108,6 @@ class ChunkPrefetch {
   std::size_t steps_, lines_, per_tile_ = 0;
 };
 
-// To L1: prefetching to L2 only (T1) was no faster on the AVX2 host (within noise, kernel bench).
 // One-row calls (the last layer's [CLS] path and the pooler at batch 1: 11% of rbt3's int8 forward)
 // do 2 (int8) to 8 (fp32) bytes of weights per multiply-add: they wait on DRAM, not on arithmetic. A
 // one-row tile reading one panel is one sequential stream, and one core's stream stalls on its own
@@ -126,6 +125,8 @@ const bool g_pair_one_row_panels = [] {
   const char* v = std::getenv("SENTI_GEMM_PAIR");
   return v == nullptr || std::string_view(v) != "0";
 }();
+
+// To L1: prefetching to L2 only (T1) was no faster on the AVX2 host (within noise, kernel bench).
 SENTI_ALWAYS_INLINE void prefetch_share(const PrefetchSlice& pf, std::size_t step) {
   _mm_prefetch(reinterpret_cast<const char*>(pf.base + ((step * pf.step16) >> 16)), _MM_HINT_T0);
 }

@@ -286,12 +286,12 @@ TEST(GemmKernels, ColumnSplitsGiveTheSameResult) {
 // call in its columns, nothing written outside them. The threads take the range's panels as they go
 // (gemm_run's claims), with one K block (k 700) and several (k 2100: each claimed range runs all of
 // them, the accumulators kept raw in y between blocks); 11 rows, and one (whose tiles read two panels
-// at once where both lie in the range).
+// at once where both lie in the range; k 4200 so that its wider ranges are split over threads too).
 TEST(GemmKernels, ColumnRangeComputesOnlyItsColumns) {
   int ran = 0;
   for (GemmType type : {GemmType::kInt8, GemmType::kBf16, GemmType::kFp32}) {
     for (GemmIsa isa : variants(type)) {
-      for (auto [rows, k] : {std::pair<std::size_t, std::size_t>{11, 700}, {11, 2100}, {1, 700}, {1, 2100}}) {
+      for (auto [rows, k] : {std::pair<std::size_t, std::size_t>{11, 700}, {11, 2100}, {1, 700}, {1, 4200}}) {
         if (!host_has(isa)) continue;
         const std::size_t panel = gemm_panel_columns(type, isa);
         const Problem p(type, rows, 8 * panel + 7, k, gemm_needs_7bit_weights(isa) ? 63 : 127, 23,

@@ -120,7 +120,10 @@ class ChunkPrefetch {
 // batch 1 (SENTI_PROFILE, seed sentences, 4 / 3 alternating pairs) the one-row calls' time 0.159-0.181
 // -> 0.149-0.164 s (int8), 0.618-0.682 -> 0.538-0.573 s (fp32). Every column is the same chain over K
 // as in a one-panel tile: results unchanged bit for bit. SENTI_GEMM_PAIR=0 turns it off (A/B runs).
-// The 512-bit kernels (64-column panels) do not pair: not measured on such a host.
+// The 512-bit kernels (64-column panels: 256 bytes per K group) do not pair: on the AVX-512 Zen 4 VM,
+// senti_kernel_bench --cold --rows 1, 2 alternating runs, one-row tiles over two panels were not
+// distinguishable from one panel (int8 3072x768 106-111 vs 111-126 µs, fp32 470-492 vs 434-451,
+// bf16 768x3072 242-266 vs 236-294), one panel already reading at 19-21 GB/s of the 24 measured.
 const bool g_pair_one_row_panels = [] {
   const char* v = std::getenv("SENTI_GEMM_PAIR");
   return v == nullptr || std::string_view(v) != "0";

@@ -162,7 +162,7 @@ std::size_t default_senti_max_rows(Precision precision) {
   if (forced != nullptr && std::string_view(forced) == "senti") return kUnlimited;
   if (const char* rows = std::getenv("SENTI_GEMM_ROWS"); rows != nullptr && *rows >= '0' && *rows <= '9')
     return std::strtoul(rows, nullptr, 10);
-  return gemm_isa(GemmType::kInt8) == GemmIsa::kAvx2 ? kUnlimited : kDefaultSentiMaxRows;
+  return kUnlimited;
 }
 
 AlignedBytes::AlignedBytes(std::size_t size) : size_(size) {

@@ -56,14 +56,14 @@ bool senti_kernel_enabled(Precision precision);
 // oneDNN's for every row count where senti's is off.
 bool senti_kernel_mixes_with_onednn(Precision precision);
 // Calls of at most this many rows go to senti's kernel, larger ones to oneDNN's (where the
-// precision mixes; else unlimited). int8 on kAvx2: every row count (measured on the AVX2 host since
-// the packed activations, gemm_kernels.cc: senti's kernel 1.0-1.1x oneDNN's gemm:jit from 256 to
-// 2048 rows, rbt3 throughput 1.01-1.03x with senti's for every call); int8 on the other ISAs up to
-// 16 rows (the AVX-512 VNNI kernel was half of oneDNN's brgemm at 32 rows: issue 18).
-// SENTI_GEMM_ROWS=N sets it, SENTI_GEMM_ROWS=measure measures it at load (CpuBackend),
-// SENTI_GEMM=senti makes it unlimited.
+// precision mixes; else unlimited). By default every row count, on every ISA: on the AVX2 host senti's
+// int8 kernel was 1.0-1.1x oneDNN's gemm:jit from 256 to 2048 rows (gemm_kernels.cc); on the AVX-512
+// VNNI host (Zen 4, senti_kernel_bench, 1 thread, rbt3's shapes) 1.5-1.9x oneDNN's brgemm at 8-20 rows,
+// 0.96-1.04x at 32-64 and 0.98-1.10x at 256-1024 (its tiles at 85-94% of the measured vpdpbusd peak),
+// and rbt3 at batch 1 ran 2.4-2.6 ms against 3.6-4.3 ms with the former 16-row cap (oneDNN's calls of
+// 17-20 rows were computed as 32: its shape buckets). SENTI_GEMM_ROWS=N sets a cap,
+// SENTI_GEMM_ROWS=measure measures one at load (CpuBackend), SENTI_GEMM=onednn turns senti's off.
 std::size_t default_senti_max_rows(Precision precision);
-inline constexpr std::size_t kDefaultSentiMaxRows = 16;
 // The largest |q| of the int8 weights packed on this host: 127 where every int8 kernel that may run
 // takes 8-bit weights (VNNI), else 63.
 int int8_weight_limit();

@@ -128,8 +128,10 @@ struct ValueLayout {
 // vectors of the other operand, one broadcast, of 32 registers): scores of 12 queries x 32 keys over
 // the dims of Kᵀ, context of 12 queries x 32 dims over the keys of V (packed in two 32-dim chunks).
 // Replaces 2-query tiles that streamed all of Kᵀ and V per pair of queries. Checked against the scalar
-// reference (tests/runtime/fused_attention_test.cc, and under emulation on AVX2 hosts); its speed has
-// not been measured on an AVX-512 host yet.
+// reference (tests/runtime/fused_attention_test.cc, and under emulation on AVX2 hosts). Measured on the
+// AVX-512 Zen 4 VM (senti_kernel_bench --attention 20,50,128, one core, 12 heads): 34.5 / 54.9 / 67.6
+// GFLOP/s at 20 / 50 / 128 tokens, 29-58% of the measured FMA peak (117), 1.5-2.2x oneDNN's per-head
+// matmuls and 1.06-1.15x the AVX2 kernel on the same core.
 constexpr std::size_t kQueryTile512 = 12;
 
 template <int MQ>

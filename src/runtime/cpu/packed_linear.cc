@@ -141,7 +141,8 @@ bool senti_kernel_enabled(Precision precision) {
       return gemm_isa(GemmType::kBf16) == GemmIsa::kAvx512Bf16 && (v == "senti" || !(f.amx_bf16 && f.os_amx));
     // fp32: senti's FMA kernel for every row count (batch == single bit for bit). On the AVX2 host
     // it was 0.97-1.0x oneDNN's gemm:jit at 512-2048 rows and 1.1-1.8x up to 256 (senti_kernel_bench);
-    // the 512-bit one has not been timed against oneDNN's brgemm (no such host since it changed).
+    // the 512-bit one on the AVX-512 Zen 4 VM 1.45-1.84x oneDNN's brgemm at 8-20 rows and 0.93-1.12x at
+    // 32-64, at 84-92% of the measured FMA peak (bench/results/roofline/2026-12-04_174443Z.md).
     case Precision::kFp32: return v == "senti" || gemm_isa(GemmType::kFp32) != GemmIsa::kScalar;
   }
   return false;

@@ -115,24 +115,24 @@ struct VnniPeak {
   SENTI_PEAK_512_TARGET static float first(V a) { return static_cast<float>(_mm_cvtsi128_si32(_mm512_castsi512_si128(a))); }
 };
 
-struct Bf16Peak {
+// The fp32-accumulating loops (bf16 and fp32) share their accumulator type and its operations.
+struct FloatAccumulators {
   using V = __m512;
   SENTI_PEAK_512_TARGET static V zero() { return _mm512_setzero_ps(); }
-  SENTI_PEAK_512_TARGET static V operand() { return _mm512_set1_ps(1.0078125f); }  // 0x3F81 in both bf16 halves
-  SENTI_PEAK_512_TARGET static V step(V a, V x) {
-    return _mm512_dpbf16_ps(a, reinterpret_cast<__m512bh>(x), reinterpret_cast<__m512bh>(x));
-  }
   SENTI_PEAK_512_TARGET static V add(V a, V b) { return _mm512_add_ps(a, b); }
   SENTI_PEAK_512_TARGET static float first(V a) { return _mm512_cvtss_f32(a); }
 };
 
-struct Fp32Peak {
-  using V = __m512;
-  SENTI_PEAK_512_TARGET static V zero() { return _mm512_setzero_ps(); }
+struct Bf16Peak : FloatAccumulators {
+  SENTI_PEAK_512_TARGET static V operand() { return _mm512_set1_ps(1.0078125f); }  // 0x3F81 in both bf16 halves
+  SENTI_PEAK_512_TARGET static V step(V a, V x) {
+    return _mm512_dpbf16_ps(a, reinterpret_cast<__m512bh>(x), reinterpret_cast<__m512bh>(x));
+  }
+};
+
+struct Fp32Peak : FloatAccumulators {
   SENTI_PEAK_512_TARGET static V operand() { return _mm512_set1_ps(1.0001f); }
   SENTI_PEAK_512_TARGET static V step(V a, V x) { return _mm512_fmadd_ps(a, x, x); }
-  SENTI_PEAK_512_TARGET static V add(V a, V b) { return _mm512_add_ps(a, b); }
-  SENTI_PEAK_512_TARGET static float first(V a) { return _mm512_cvtss_f32(a); }
 };
 
 double vnni_ops_per_s() { return chains16_per_s<VnniPeak>(2.0 * 64); }  // 64 u8·s8 products per instruction

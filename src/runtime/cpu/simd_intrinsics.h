@@ -132,7 +132,13 @@ inline void mask_cvtusepi32_storeu_epi8(void* p, simde__mmask16 k, simde__m512i 
 #define __mmask16 simde__mmask16
 #define _mm512_abs_ps simde_mm512_abs_ps
 #define _mm512_add_ps simde_mm512_add_ps
+#define _mm512_add_epi32 simde_mm512_add_epi32
 #define _mm512_castsi512_ps simde_mm512_castsi512_ps
+#define _mm512_cmp_ps_mask simde_mm512_cmp_ps_mask
+#define _mm512_mask_blend_ps simde_mm512_mask_blend_ps
+#define _mm512_mask_mov_ps simde_mm512_mask_mov_ps
+#define _mm512_slli_epi32 simde_mm512_slli_epi32
+#define _mm512_sub_ps simde_mm512_sub_ps
 #define _mm512_dpbf16_ps simde_mm512_dpbf16_ps
 #define _mm512_dpbusd_epi32 simde_mm512_dpbusd_epi32
 #define _mm512_fmadd_ps simde_mm512_fmadd_ps

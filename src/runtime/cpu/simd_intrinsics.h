@@ -134,9 +134,12 @@ inline void mask_cvtusepi32_storeu_epi8(void* p, simde__mmask16 k, simde__m512i 
 #define _mm512_add_ps simde_mm512_add_ps
 #define _mm512_add_epi32 simde_mm512_add_epi32
 #define _mm512_castsi512_ps simde_mm512_castsi512_ps
+// Clang's headers define the immediate-operand intrinsics as macros of their own: replaced, not redefined.
+#undef _mm512_cmp_ps_mask
 #define _mm512_cmp_ps_mask simde_mm512_cmp_ps_mask
 #define _mm512_mask_blend_ps simde_mm512_mask_blend_ps
 #define _mm512_mask_mov_ps simde_mm512_mask_mov_ps
+#undef _mm512_slli_epi32
 #define _mm512_slli_epi32 simde_mm512_slli_epi32
 #define _mm512_sub_ps simde_mm512_sub_ps
 #define _mm512_dpbf16_ps simde_mm512_dpbf16_ps

@@ -160,15 +160,6 @@ struct TileCall {
   std::size_t panel_bytes = 0;
 };
 
-// The activations of `rows` rows (row stride lda_bytes) over the K groups of ks, tile by tile (tiles
-// of kTileRows rows, the last one shorter): within a tile, for each K step, its rows' 32-bit groups
-// side by side. A tile's kernel then broadcasts from one sequential stream instead of one per row:
-// rows a multiple of 4 KiB apart (K = 3072 in fp32) fell into one L1 set with the weights' lines.
-// With the K blocks outside the panels, each row chunk's block is packed once for all panels. Measured
-// on the AVX2 host (senti_kernel_bench, 1 thread, alternating with the previous build): fp32 1.15-1.17x
-// at 18, 256 and 2048 rows (the 6x16 tile's loop then at the FMA peak, perf: 87% of the samples in it,
-// 5% packing), int8 1.0-1.08x; rbt3 at batch 1 (seed sentences, 5 alternating pairs): fp32 10.25 ->
-// 9.43 ms, int8 4.25 -> 4.17 ms.
 // One full tile of kTileRows (4 to 8) rows over `steps` K steps, 8 steps at a time by 8x8 transposes
 // of 32-bit groups (rows past the tile read its last row again). Step j's 8 lanes are stored at its
 // place, kTileRows groups apart: the lanes past the tile's rows land on step j + 1's place, which its
@@ -176,7 +167,8 @@ struct TileCall {
 // next tile's place (packed after this one) or on activation_buffer's slack (kPackSlackBytes). The
 // scalar copy, one 4-byte load and store per group, was 2.6% (1 thread) and 4.5% (2 threads: each
 // thread packs every row for its own columns) of the int8 driver's samples in rbt3 throughput runs on
-// the AVX-512 Zen 4 VM (perf), next to its 6x64 tiles at the vpdpbusd peak.
+// the AVX-512 Zen 4 VM (perf), next to its 6x64 tiles at the vpdpbusd peak; these transposes 1.1% and 2.2%
+// (the source rows' loads, from L2 or L3, carry their samples).
 constexpr std::size_t kPackSlackBytes = 64;
 
 template <std::size_t kTileRows>
@@ -213,6 +205,15 @@ SENTI_KERNEL_TARGET_AVX2 void pack_tile_transposed(const std::byte* src, std::si
     for (std::size_t r = 0; r < kTileRows; ++r) std::memcpy(out + (k * kTileRows + r) * 4, row[r] + k * 4, 4);
 }
 
+// The activations of `rows` rows (row stride lda_bytes) over the K groups of ks, tile by tile (tiles
+// of kTileRows rows, the last one shorter): within a tile, for each K step, its rows' 32-bit groups
+// side by side. A tile's kernel then broadcasts from one sequential stream instead of one per row:
+// rows a multiple of 4 KiB apart (K = 3072 in fp32) fell into one L1 set with the weights' lines.
+// With the K blocks outside the panels, each row chunk's block is packed once for all panels. Measured
+// on the AVX2 host (senti_kernel_bench, 1 thread, alternating with the previous build): fp32 1.15-1.17x
+// at 18, 256 and 2048 rows (the 6x16 tile's loop then at the FMA peak, perf: 87% of the samples in it,
+// 5% packing), int8 1.0-1.08x; rbt3 at batch 1 (seed sentences, 5 alternating pairs): fp32 10.25 ->
+// 9.43 ms, int8 4.25 -> 4.17 ms.
 template <std::size_t kTileRows>
 SENTI_ALWAYS_INLINE void pack_activations(const std::byte* a, std::size_t lda_bytes, std::size_t rows, KRange ks,
                                           std::byte* out) {
